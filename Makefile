@@ -1,0 +1,52 @@
+# The two commands of the README: `make run` and `make test`. Nothing else is needed but
+# Python 3.11 and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEMO_CUSTOMERS ?= 3000
+
+.PHONY: run test lint format typecheck unit bench docs clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+## run: install, create the store with demo data on first run, serve on http://$(HOST):$(PORT)
+run: $(STAMP)
+	$(BIN)/clientela init --demo --customers $(DEMO_CUSTOMERS)
+	$(BIN)/clientela serve --host $(HOST) --port $(PORT)
+
+## test: lint, type-check and the whole suite
+test: lint typecheck
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -m "not postgres" -x -q
+
+## bench: the benchmarks of bench/ (long; not part of test)
+bench: $(STAMP)
+	$(BIN)/python bench/store.py
+
+## docs: regenerate generated references
+docs: $(STAMP)
+	$(BIN)/clientela settings --markdown > docs/settings.md
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info

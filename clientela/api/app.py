@@ -1,0 +1,94 @@
+"""The ASGI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import swagger_ui
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from clientela import __version__
+from clientela.api.middleware import RequestIdMiddleware
+from clientela.api.problems import Problem, install_problem_handlers
+from clientela.api.routes import attributes, customers, system
+from clientela.settings import Settings, get_settings
+from clientela.storage.store import Store
+from clientela.web import pages
+
+__all__ = ["create_app"]
+
+_SWAGGER_STATIC = Path(swagger_ui.__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    owns_store = store is None
+    the_store = store or Store(settings.store_url, echo=settings.echo_sql)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_store:
+            the_store.dispose()
+
+    app = FastAPI(
+        title="Clientela",
+        version=__version__,
+        summary="Customer data platform: profiles, identities, consent, segments.",
+        description="Every `/api/v1` route needs an API key (`Authorization: Bearer <key>`). "
+        "Errors are RFC 9457 problem+json listing every offending field.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = the_store
+    app.add_middleware(RequestIdMiddleware)
+    install_problem_handlers(app)
+    app.include_router(system.router)
+    app.include_router(customers.router)
+    app.include_router(attributes.router)
+    app.include_router(pages.router)
+    app.mount("/api/docs/static", StaticFiles(directory=_SWAGGER_STATIC), name="swagger")
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        # Swagger UI from the swagger-ui-py package: works offline, nothing from a CDN.
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="Clientela API",
+            swagger_js_url="/api/docs/static/swagger-ui-bundle.js",
+            swagger_css_url="/api/docs/static/swagger-ui.css",
+            swagger_favicon_url="/api/docs/static/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
+        )
+
+    _register_problem_schema(app)
+    return app
+
+
+def _register_problem_schema(app: FastAPI) -> None:
+    """Make sure ``Problem`` is in components even though responses reference it by $ref."""
+    original = app.openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        components = schema.setdefault("components", {})
+        schemas = components.setdefault("schemas", {})
+        if "Problem" not in schemas:
+            schemas["Problem"] = Problem.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,1 @@
+"""The attribute registry: declare custom attributes before storing values for them."""

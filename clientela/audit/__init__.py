@@ -1,0 +1,1 @@
+"""The audit trail: who read or wrote which fields of which person, and when."""

@@ -1,0 +1,1 @@
+"""The ``clientela`` command (Typer + Rich)."""

@@ -1,0 +1,84 @@
+"""What every command shares: the store, the actor, output helpers and error handling."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from clientela.domain.errors import ClientelaError
+from clientela.settings import Settings, get_settings
+from clientela.storage.store import Store
+
+console = Console()
+errors = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+@contextmanager
+def open_store(*, require_current: bool = True) -> Iterator[Store]:
+    current = settings()
+    if current.database_url is None and not (current.data_dir / "clientela.db").exists():
+        raise ClientelaError(
+            f"There is no store in {current.data_dir}: run `clientela init` (or set "
+            "CLIENTELA_DATA_DIR to where it is)."
+        )
+    store = Store(current.store_url, echo=current.echo_sql)
+    try:
+        if require_current and not store.is_current():
+            raise ClientelaError(
+                "The store is missing or out of date: run `clientela init` (new store) or "
+                "`clientela db upgrade`."
+            )
+        yield store
+    finally:
+        store.dispose()
+
+
+def handle_errors(function: Callable[P, R]) -> Callable[P, R]:
+    """Turn Clientela errors into a message on stderr and exit code 1: no traceback."""
+
+    @wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except ClientelaError as exc:
+            errors.print(f"[bold red]error:[/] {exc.detail}", highlight=False)
+            for error in exc.errors:
+                errors.print(f"  {error.field}: {error.message}", highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2, default=_default)
+
+
+def to_json_line(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_default)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def print_plain(text: str) -> None:
+    """Exactly ``text`` on stdout (for scripts): no colour, no wrapping."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()

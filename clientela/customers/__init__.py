@@ -1,0 +1,1 @@
+"""Customer profiles: create, read, change, delete, list, search, look up, timeline."""

@@ -1,0 +1,1 @@
+"""Realistic demo data (pt_BR, en_US, ru_RU), deterministic for a seed."""

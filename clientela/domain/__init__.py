@@ -1,0 +1,1 @@
+"""Pure rules and value objects. Nothing here performs I/O or imports a framework."""

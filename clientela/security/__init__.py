@@ -1,0 +1,1 @@
+"""Access: users, passwords, API keys. (Roles, MFA, sessions and encryption grow here.)"""

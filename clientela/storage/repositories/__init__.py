@@ -1,0 +1,1 @@
+"""Repositories: one per aggregate, each a thin wrapper over SQLAlchemy Core statements."""

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from clientela.storage.errors import DuplicateKey
+
+
+class Repository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    @property
+    def dialect(self) -> str:
+        return self.connection.dialect.name
+
+
+def as_dict(row: RowMapping | None) -> dict[str, Any] | None:
+    return None if row is None else dict(row)
+
+
+@contextmanager
+def translate_integrity_errors() -> Iterator[None]:
+    """Turn a unique-constraint violation into ``DuplicateKey`` naming the constraint."""
+    try:
+        yield
+    except IntegrityError as exc:
+        message = str(exc.orig)
+        constraint = None
+        for name in (
+            "uq_identities_kind_value",
+            "uq_events_source_message",
+            "uq_transactions_source_order",
+            "uq_sources_name",
+            "uq_users_email",
+            "attribute_definitions",
+        ):
+            if name in message:
+                constraint = name
+        if "identities.kind, identities.value" in message:
+            constraint = "uq_identities_kind_value"
+        if "UNIQUE" not in message.upper() and "duplicate key" not in message:
+            raise
+        raise DuplicateKey(constraint) from exc

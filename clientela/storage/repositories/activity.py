@@ -1,0 +1,96 @@
+"""Events, transactions and field provenance: the history of a person."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, insert, literal, or_, select, union_all
+
+from clientela.storage.repositories._base import Repository, translate_integrity_errors
+from clientela.storage.tables import events, field_provenance, transactions
+
+
+class ProvenanceRepository(Repository):
+    def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            self.connection.execute(insert(field_provenance), list(rows))
+
+    def for_customer(self, customer_id: str) -> list[dict[str, Any]]:
+        rows = self.connection.execute(
+            select(field_provenance)
+            .where(field_provenance.c.customer_id == customer_id)
+            .order_by(field_provenance.c.observed_at, field_provenance.c.id)
+        )
+        return [dict(row) for row in rows.mappings()]
+
+
+class EventRepository(Repository):
+    def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            with translate_integrity_errors():
+                self.connection.execute(insert(events), list(rows))
+
+
+class TransactionRepository(Repository):
+    def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            with translate_integrity_errors():
+                self.connection.execute(insert(transactions), list(rows))
+
+
+class TimelineRepository(Repository):
+    """Events and orders of one person, newest first, as one keyset-paginated stream."""
+
+    def page(
+        self,
+        customer_id: str,
+        *,
+        before: tuple[datetime, str] | None,
+        limit: int,
+        kinds: Sequence[str] = ("event", "order"),
+    ) -> list[dict[str, Any]]:
+        parts = []
+        if "event" in kinds:
+            parts.append(
+                select(
+                    literal("event").label("entry"),
+                    events.c.id,
+                    events.c.occurred_at,
+                    events.c.type,
+                    events.c.name,
+                    events.c.properties.label("details"),
+                    literal(None).label("amount_minor"),
+                    literal(None).label("currency"),
+                    literal(None).label("status"),
+                ).where(events.c.customer_id == customer_id)
+            )
+        if "order" in kinds:
+            parts.append(
+                select(
+                    literal("order").label("entry"),
+                    transactions.c.id,
+                    transactions.c.occurred_at,
+                    literal("order").label("type"),
+                    transactions.c.order_id.label("name"),
+                    transactions.c["items"].label("details"),
+                    transactions.c.amount_minor,
+                    transactions.c.currency,
+                    transactions.c.status,
+                ).where(transactions.c.customer_id == customer_id)
+            )
+        if not parts:
+            return []
+        stream = union_all(*parts).subquery()
+        query = select(stream)
+        if before is not None:
+            at, entry_id = before
+            query = query.where(
+                or_(
+                    stream.c.occurred_at < at,
+                    and_(stream.c.occurred_at == at, stream.c.id < entry_id),
+                )
+            )
+        query = query.order_by(stream.c.occurred_at.desc(), stream.c.id.desc()).limit(limit)
+        return [dict(row) for row in self.connection.execute(query).mappings()]

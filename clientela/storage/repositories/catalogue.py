@@ -1,0 +1,66 @@
+"""Attribute registry and sources: the small reference tables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+
+from clientela.storage.repositories._base import Repository, as_dict, translate_integrity_errors
+from clientela.storage.tables import attribute_definitions, sources
+
+
+class AttributeRepository(Repository):
+    def list(self) -> list[dict[str, Any]]:
+        rows = self.connection.execute(
+            select(attribute_definitions).order_by(attribute_definitions.c.key)
+        )
+        return [dict(row) for row in rows.mappings()]
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return as_dict(
+            self.connection.execute(
+                select(attribute_definitions).where(attribute_definitions.c.key == key)
+            )
+            .mappings()
+            .first()
+        )
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        with translate_integrity_errors():
+            self.connection.execute(insert(attribute_definitions), dict(row))
+
+    def update(self, key: str, values: Mapping[str, Any]) -> None:
+        self.connection.execute(
+            update(attribute_definitions).where(attribute_definitions.c.key == key).values(**values)
+        )
+
+    def delete(self, key: str) -> None:
+        self.connection.execute(
+            delete(attribute_definitions).where(attribute_definitions.c.key == key)
+        )
+
+
+class SourceRepository(Repository):
+    def get_by_name(self, name: str) -> dict[str, Any] | None:
+        return as_dict(
+            self.connection.execute(select(sources).where(sources.c.name == name))
+            .mappings()
+            .first()
+        )
+
+    def get(self, source_id: str) -> dict[str, Any] | None:
+        return as_dict(
+            self.connection.execute(select(sources).where(sources.c.id == source_id))
+            .mappings()
+            .first()
+        )
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        with translate_integrity_errors():
+            self.connection.execute(insert(sources), dict(row))
+
+    def list(self) -> list[dict[str, Any]]:
+        rows = self.connection.execute(select(sources).order_by(sources.c.name))
+        return [dict(row) for row in rows.mappings()]

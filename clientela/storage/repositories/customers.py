@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, delete, func, insert, select, update
+
+from clientela.storage.errors import StaleWrite
+from clientela.storage.repositories._base import Repository, as_dict
+from clientela.storage.tables import customer_name_tokens, customers, events, transactions
+
+_PREFIX_END = "\U0010ffff"
+#: Every column with its starting value, so bulk rows may name only what they set.
+_BLANK: dict[str, Any] = {column.name: None for column in customers.c}
+_BLANK.update(
+    status="active", version=1, event_count=0, order_count=0, total_revenue_minor=0, attributes={}
+)
+
+
+class CustomerRepository(Repository):
+    def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            self.connection.execute(insert(customers), [{**_BLANK, **row} for row in rows])
+
+    def get(self, customer_id: str) -> dict[str, Any] | None:
+        row = (
+            self.connection.execute(select(customers).where(customers.c.id == customer_id))
+            .mappings()
+            .first()
+        )
+        return as_dict(row)
+
+    def get_many(self, ids: Iterable[str]) -> list[dict[str, Any]]:
+        id_list = list(ids)
+        if not id_list:
+            return []
+        rows = self.connection.execute(select(customers).where(customers.c.id.in_(id_list)))
+        by_id = {row["id"]: dict(row) for row in rows.mappings()}
+        return [by_id[i] for i in id_list if i in by_id]
+
+    def update(self, customer_id: str, values: Mapping[str, Any], *, expected_version: int) -> None:
+        result = self.connection.execute(
+            update(customers)
+            .where(customers.c.id == customer_id, customers.c.version == expected_version)
+            .values(**values, version=expected_version + 1)
+        )
+        if result.rowcount != 1:
+            raise StaleWrite(customer_id)
+
+    def delete(self, customer_id: str) -> None:
+        self.connection.execute(delete(customers).where(customers.c.id == customer_id))
+
+    def list_page(
+        self,
+        *,
+        after_id: str | None,
+        limit: int,
+        status: str | None = None,
+        country: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        updated_after: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        query = select(customers).order_by(customers.c.id).limit(limit)
+        if after_id is not None:
+            query = query.where(customers.c.id > after_id)
+        if status is not None:
+            query = query.where(customers.c.status == status)
+        if country is not None:
+            query = query.where(customers.c.country == country)
+        if created_after is not None:
+            query = query.where(customers.c.created_at >= created_after)
+        if created_before is not None:
+            query = query.where(customers.c.created_at < created_before)
+        if updated_after is not None:
+            query = query.where(customers.c.updated_at >= updated_after)
+        return [dict(row) for row in self.connection.execute(query).mappings()]
+
+    def ids_by_name_tokens(self, prefixes: Sequence[str], *, limit: int) -> list[str]:
+        """Active customers with, for every prefix, a name token starting with it."""
+        query = select(customers.c.id).where(customers.c.status == "active")
+        for prefix in prefixes:
+            token_match = select(customer_name_tokens.c.customer_id).where(
+                customer_name_tokens.c.token >= prefix,
+                customer_name_tokens.c.token < prefix + _PREFIX_END,
+            )
+            query = query.where(customers.c.id.in_(token_match))
+        query = query.order_by(customers.c.full_name, customers.c.id).limit(limit)
+        return list(self.connection.execute(query).scalars())
+
+    def replace_name_tokens(self, customer_id: str, tokens: Iterable[str]) -> None:
+        self.connection.execute(
+            delete(customer_name_tokens).where(customer_name_tokens.c.customer_id == customer_id)
+        )
+        self.insert_name_tokens([{"customer_id": customer_id, "token": t} for t in set(tokens)])
+
+    def insert_name_tokens(self, rows: Sequence[Mapping[str, str]]) -> None:
+        if rows:
+            self.connection.execute(insert(customer_name_tokens), list(rows))
+
+    def activity_counts(self, customer_id: str) -> dict[str, int]:
+        event_count = self.connection.execute(
+            select(func.count()).select_from(events).where(events.c.customer_id == customer_id)
+        ).scalar_one()
+        order_count = self.connection.execute(
+            select(func.count())
+            .select_from(transactions)
+            .where(transactions.c.customer_id == customer_id)
+        ).scalar_one()
+        return {"events": int(event_count), "transactions": int(order_count)}
+
+    def count(self, *, status: str | None = "active") -> int:
+        query = select(func.count()).select_from(customers)
+        if status is not None:
+            query = query.where(customers.c.status == status)
+        return int(self.connection.execute(query).scalar_one())
+
+    def count_with_attribute(self, key: str) -> int:
+        """Customers holding a value for custom attribute ``key`` (any status)."""
+        condition: ColumnElement[Any]
+        if self.dialect == "postgresql":
+            condition = func.jsonb_exists(customers.c.attributes, key)
+        else:
+            condition = func.json_type(customers.c.attributes, "$." + key).is_not(None)
+        query = select(func.count()).select_from(customers).where(condition)
+        return int(self.connection.execute(query).scalar_one())
+
+    def refresh_activity(self, customer_ids: Sequence[str] | None = None) -> None:
+        """Recompute behavioural and transactional summaries from events and orders.
+
+        ``None`` refreshes every customer (after a bulk load); otherwise only those given.
+        """
+        events_of = events.c.customer_id == customers.c.id
+        completed = (transactions.c.customer_id == customers.c.id) & (
+            transactions.c.status != "cancelled"
+        )
+        net = transactions.c.amount_minor - transactions.c.refunded_minor
+        values = {
+            "event_count": select(func.count()).where(events_of).scalar_subquery(),
+            "first_seen_at": select(func.min(events.c.occurred_at))
+            .where(events_of)
+            .scalar_subquery(),
+            "last_seen_at": select(func.max(events.c.occurred_at))
+            .where(events_of)
+            .scalar_subquery(),
+            "order_count": select(func.count(case((transactions.c.status == "completed", 1))))
+            .where(completed)
+            .scalar_subquery(),
+            "total_revenue_minor": select(func.coalesce(func.sum(net), 0))
+            .where(completed)
+            .scalar_subquery(),
+            "first_order_at": select(func.min(transactions.c.occurred_at))
+            .where(completed)
+            .scalar_subquery(),
+            "last_order_at": select(func.max(transactions.c.occurred_at))
+            .where(completed)
+            .scalar_subquery(),
+        }
+        statement = update(customers).values(**values)
+        if customer_ids is None:
+            self.connection.execute(statement)
+            return
+        id_list = list(customer_ids)
+        for start in range(0, len(id_list), 500):
+            chunk = id_list[start : start + 500]
+            self.connection.execute(statement.where(customers.c.id.in_(chunk)))

@@ -1,0 +1,308 @@
+"""The data model as SQLAlchemy Core tables (see DESIGN.md). Migrations live in ``migrations/``.
+
+Keys are UUIDv7 text so rows can be created anywhere (API workers, imports) without a round trip,
+and every per-customer table carries ``customer_id`` so it can be co-located when sharded.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from clientela.storage.types import BigIntegerPK, CollatedKey, JSONType, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _id() -> Column[str]:
+    return Column("id", String(36), primary_key=True)
+
+
+def _customer_fk(*, nullable: bool = False, ondelete: str = "CASCADE") -> Column[str]:
+    return Column(
+        "customer_id", String(36), ForeignKey("customers.id", ondelete=ondelete), nullable=nullable
+    )
+
+
+sources = Table(
+    "sources",
+    metadata,
+    _id(),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("kind", String(20), nullable=False),  # api, tracking, import, crm, manual, demo
+    Column("trust_rank", Integer, nullable=False, server_default="50"),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("write_key_hash", String(64), unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    _id(),
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("merged_into", String(36), ForeignKey("customers.id")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False, server_default="1"),
+    # personal and contact
+    Column("given_name", String(100)),
+    Column("middle_name", String(100)),
+    Column("family_name", String(100)),
+    Column("full_name", String(300)),
+    Column("email", String(254)),
+    Column("phone", String(20)),
+    Column("birth_date", Date),
+    Column("gender", String(16)),
+    Column("document", String(20)),
+    Column("address_line1", String(200)),
+    Column("address_line2", String(200)),
+    Column("city", String(100)),
+    Column("region", String(100)),
+    Column("postal_code", String(16)),
+    Column("country", String(2)),
+    Column("locale", String(12)),
+    # demographic
+    Column("education", String(20)),
+    Column("occupation", String(100)),
+    Column("income_band", String(40)),
+    Column("marital_status", String(24)),
+    Column("household_size", Integer),
+    # psychographic
+    Column("interests", JSONType),
+    Column("values", JSONType),
+    Column("lifestyle", JSONType),
+    # behavioural (summaries derived from events)
+    Column("preferred_channel", String(20)),
+    Column("first_seen_at", UTCDateTime),
+    Column("last_seen_at", UTCDateTime),
+    Column("event_count", Integer, nullable=False, server_default="0"),
+    # transactional (summaries derived from transactions, in the store currency's minor unit)
+    Column("preferred_payment_method", String(20)),
+    Column("order_count", Integer, nullable=False, server_default="0"),
+    Column("total_revenue_minor", BigInteger, nullable=False, server_default="0"),
+    Column("first_order_at", UTCDateTime),
+    Column("last_order_at", UTCDateTime),
+    # quality and custom attributes
+    Column("quality_score", Integer),
+    Column("attributes", JSONType, nullable=False),
+    CheckConstraint("status IN ('active', 'merged', 'erased')", name="status"),
+)
+Index("ix_customers_status_id", customers.c.status, customers.c.id)
+Index("ix_customers_country", customers.c.country)
+Index("ix_customers_created_at", customers.c.created_at)
+Index("ix_customers_merged_into", customers.c.merged_into)
+
+customer_name_tokens = Table(
+    "customer_name_tokens",
+    metadata,
+    Column("token", CollatedKey(100), primary_key=True),
+    Column(
+        "customer_id",
+        String(36),
+        ForeignKey("customers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+)
+Index("ix_customer_name_tokens_customer_id", customer_name_tokens.c.customer_id)
+
+identities = Table(
+    "identities",
+    metadata,
+    _id(),
+    _customer_fk(),
+    Column("kind", String(80), nullable=False),
+    Column("value", String(254), nullable=False),
+    Column("source_id", String(36), ForeignKey("sources.id")),
+    Column("verified", Boolean, nullable=False, server_default="0"),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    UniqueConstraint("kind", "value", name="uq_identities_kind_value"),
+)
+Index("ix_identities_customer_id", identities.c.customer_id)
+
+attribute_definitions = Table(
+    "attribute_definitions",
+    metadata,
+    Column("key", String(63), primary_key=True),
+    Column("type", String(16), nullable=False),
+    Column("category", String(16), nullable=False),
+    Column("sensitivity", String(16), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("enum_values", JSONType, nullable=False),
+    Column("purposes", JSONType, nullable=False),
+    Column("retention_days", Integer),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+field_provenance = Table(
+    "field_provenance",
+    metadata,
+    # One row per observation: which source said which values, when. Survivorship and lineage read
+    # these; a merge never deletes one, so no value is ever lost.
+    Column("id", BigIntegerPK, primary_key=True, autoincrement=True),
+    _customer_fk(),
+    Column("source_id", String(36), ForeignKey("sources.id")),
+    Column("actor", String(120), nullable=False),
+    Column("fields", JSONType, nullable=False),
+    Column("observed_at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+)
+Index(
+    "ix_field_provenance_customer", field_provenance.c.customer_id, field_provenance.c.observed_at
+)
+
+events = Table(
+    "events",
+    metadata,
+    _id(),
+    _customer_fk(nullable=True),
+    Column("source_id", String(36), ForeignKey("sources.id"), nullable=False),
+    Column("message_id", String(200), nullable=False),
+    Column("type", String(16), nullable=False),  # identify, track, page, screen, group, alias
+    Column("name", String(200)),
+    Column("anonymous_id", String(200)),
+    Column("user_id", String(200)),
+    Column("properties", JSONType, nullable=False),
+    Column("context", JSONType, nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    UniqueConstraint("source_id", "message_id", name="uq_events_source_message"),
+)
+Index("ix_events_customer_occurred", events.c.customer_id, events.c.occurred_at)
+Index("ix_events_anonymous_id", events.c.anonymous_id)
+
+transactions = Table(
+    "transactions",
+    metadata,
+    _id(),
+    _customer_fk(),
+    Column("source_id", String(36), ForeignKey("sources.id"), nullable=False),
+    Column("order_id", String(200), nullable=False),
+    Column(
+        "status", String(20), nullable=False
+    ),  # completed, refunded, partially_refunded, cancelled
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("refunded_minor", BigInteger, nullable=False, server_default="0"),
+    Column("currency", String(3), nullable=False),
+    Column("items", JSONType, nullable=False),
+    Column("channel", String(20)),
+    Column("payment_method", String(20)),
+    Column("event_id", String(36), ForeignKey("events.id", ondelete="SET NULL")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("source_id", "order_id", name="uq_transactions_source_order"),
+)
+Index("ix_transactions_customer_occurred", transactions.c.customer_id, transactions.c.occurred_at)
+
+purposes = Table(
+    "purposes",
+    metadata,
+    _id(),
+    Column("key", String(63), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("lawful_basis", String(40), nullable=False),
+    Column("data_categories", JSONType, nullable=False),
+    Column("recipients", JSONType, nullable=False),
+    Column("international_transfers", JSONType, nullable=False),
+    Column("retention_days", Integer),
+    Column("security_measures", Text, nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+consent_events = Table(
+    "consent_events",
+    metadata,
+    _id(),
+    # Kept as evidence after erasure, without the person: hence SET NULL, not CASCADE.
+    _customer_fk(nullable=True, ondelete="SET NULL"),
+    Column("purpose_id", String(36), ForeignKey("purposes.id"), nullable=False),
+    Column("action", String(16), nullable=False),  # grant, deny, withdraw
+    Column("mechanism", String(16), nullable=False),  # opt_in, opt_out, notice_only
+    Column("lawful_basis", String(40), nullable=False),
+    Column("evidence", JSONType, nullable=False),
+    Column("source_id", String(36), ForeignKey("sources.id")),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    CheckConstraint("action IN ('grant', 'deny', 'withdraw')", name="action"),
+)
+Index(
+    "ix_consent_events_customer_purpose",
+    consent_events.c.customer_id,
+    consent_events.c.purpose_id,
+    consent_events.c.occurred_at,
+)
+
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    Column("seq", BigIntegerPK, primary_key=True, autoincrement=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(40), nullable=False),
+    # No foreign key: the trail outlives the person it is about.
+    Column("customer_id", String(36)),
+    Column("fields", JSONType, nullable=False),
+    Column("purpose", String(63)),
+    Column("request_id", String(64)),
+    Column("ip", String(45)),
+    Column("prev_hash", String(64)),
+    Column("hash", String(64)),
+)
+Index("ix_audit_entries_customer", audit_entries.c.customer_id, audit_entries.c.seq)
+Index("ix_audit_entries_occurred_at", audit_entries.c.occurred_at)
+
+users = Table(
+    "users",
+    metadata,
+    _id(),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("display_name", String(100), nullable=False, server_default=""),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("must_change_password", Boolean, nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    _id(),
+    Column("name", String(100), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    Column("scopes", JSONType, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("last_used_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+)

@@ -1,0 +1,1 @@
+"""The web interface: server-rendered Jinja2 pages with htmx (no CDN; works offline)."""

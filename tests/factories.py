@@ -1,0 +1,57 @@
+"""Plain factory functions for tests: valid inputs with overrides, and the objects around them."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from typing import Any
+
+from clientela.domain.actor import Actor
+from clientela.settings import Settings
+
+_sequence = itertools.count(1)
+
+
+def unique() -> int:
+    return next(_sequence)
+
+
+def cpf(seed: int) -> str:
+    """A valid CPF derived from ``seed`` (check digits computed)."""
+    rng = random.Random(seed)
+    digits = [rng.randint(0, 9) for _ in range(9)]
+    if len(set(digits)) == 1:
+        digits[0] = (digits[0] + 1) % 10
+    for length in (9, 10):
+        total = sum(d * w for d, w in zip(digits, range(length + 1, 1, -1), strict=True))
+        digits.append(0 if (total * 10) % 11 == 10 else (total * 10) % 11)
+    return "".join(map(str, digits))
+
+
+def br_mobile(n: int) -> str:
+    """A valid Brazilian mobile number, unique for ``n`` < 10 million, in national format."""
+    return f"(11) 9{8 - (n // 10_000_000) % 3}{(n // 10_000) % 1000:03d}-{n % 10_000:04d}"
+
+
+def customer_payload(**overrides: Any) -> dict[str, Any]:
+    n = unique()
+    payload: dict[str, Any] = {
+        "given_name": "Ana",
+        "family_name": f"Souza {chr(65 + n % 26)}",
+        "email": f"ana.souza.{n}@example.com",
+        "phone": br_mobile(n),
+        "birth_date": "1990-04-12",
+        "city": "São Paulo",
+        "country": "BR",
+        "postal_code": "01310-100",
+    }
+    payload.update(overrides)
+    return {key: value for key, value in payload.items() if value is not ...}
+
+
+def actor(role: str = "admin") -> Actor:
+    return Actor(kind="system", id="tests", role=role, scopes=frozenset({"admin", "read", "write"}))
+
+
+def settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)
