@@ -40,12 +40,10 @@ def provenance_values(changes: ProfileChanges) -> dict[str, Any]:
 
 
 def name_tokens(row: Mapping[str, Any]) -> set[str]:
-    tokens: set[str] = set()
-    for key in (*NAME_PARTS, "full_name"):
-        value = row.get(key)
-        if value:
-            tokens.update(token for token in search_key(value).split(" ") if token)
-    return {token[:100] for token in tokens}
+    """Search tokens of every name of a person (the full name and its parts may differ)."""
+    names = [row.get(key) for key in ("full_name", *NAME_PARTS)]
+    text = " ".join(dict.fromkeys(name for name in names if name))
+    return {token[:100] for token in search_key(text).split(" ") if token}
 
 
 def present_profile(

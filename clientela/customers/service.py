@@ -48,8 +48,10 @@ from clientela.storage.uow import UnitOfWork
 
 __all__ = [
     "BulkResult",
+    "CheckedRecord",
     "Page",
     "RowRejection",
+    "check_records",
     "create_customer",
     "create_customers",
     "delete_customer",
@@ -107,6 +109,32 @@ def create_customer(
     return _profile(uow, result.created[0], settings)
 
 
+@dataclass(frozen=True, slots=True)
+class CheckedRecord:
+    """A record after validation: its normalised changes and identities, or why it was refused."""
+
+    changes: ProfileChanges | None
+    keys: tuple[IdentityKey, ...] = ()
+    errors: tuple[FieldError, ...] = ()
+
+
+def check_records(
+    records: Sequence[Mapping[str, Any]],
+    context: ValidationContext,
+    registry: Mapping[str, AttributeDefinition],
+) -> list[CheckedRecord]:
+    """Validate records without touching the store (so bulk paths can run it in other processes)."""
+    checked: list[CheckedRecord] = []
+    for record in records:
+        try:
+            changes, keys = _validate_new(record, context, registry)
+        except ValidationFailed as exc:
+            checked.append(CheckedRecord(None, errors=exc.errors))
+            continue
+        checked.append(CheckedRecord(changes, tuple(keys)))
+    return checked
+
+
 def create_customers(
     uow: UnitOfWork,
     records: Sequence[Mapping[str, Any]],
@@ -117,19 +145,24 @@ def create_customers(
     all_or_nothing: bool = False,
     observed_at: datetime | None = None,
     registry: Mapping[str, AttributeDefinition] | None = None,
+    checked: Sequence[CheckedRecord] | None = None,
 ) -> BulkResult:
-    """Create many profiles with set-based inserts; invalid rows are reported, valid ones kept."""
-    context = validation_context(settings)
-    registry = registry if registry is not None else attribute_registry(uow)
+    """Create many profiles with set-based inserts; invalid rows are reported, valid ones kept.
+
+    ``checked`` is ``check_records(records, ...)`` done beforehand (bulk pipelines validate the
+    next chunk in another process while this one is written).
+    """
+    if checked is None:
+        registry = registry if registry is not None else attribute_registry(uow)
+        checked = check_records(records, validation_context(settings), registry)
     result = BulkResult()
-    accepted: list[tuple[int, ProfileChanges, list[IdentityKey]]] = []
+    accepted: list[tuple[int, ProfileChanges, tuple[IdentityKey, ...]]] = []
     first_row_with_key: dict[IdentityKey, int] = {}
-    for index, record in enumerate(records):
-        try:
-            changes, keys = _validate_new(record, context, registry)
-        except ValidationFailed as exc:
-            result.rejected.append(RowRejection(index, exc.errors))
+    for index, item in enumerate(checked):
+        if item.changes is None:
+            result.rejected.append(RowRejection(index, item.errors))
             continue
+        changes, keys = item.changes, item.keys
         repeated = [key for key in keys if key in first_row_with_key]
         if repeated:
             other = first_row_with_key[repeated[0]]
@@ -155,7 +188,7 @@ def create_customers(
         (key.kind, key.value) for _, _, keys in accepted for key in keys
     )
     if owners:
-        still: list[tuple[int, ProfileChanges, list[IdentityKey]]] = []
+        still: list[tuple[int, ProfileChanges, tuple[IdentityKey, ...]]] = []
         for index, changes, keys in accepted:
             taken = [key for key in keys if (key.kind, key.value) in owners]
             if taken:

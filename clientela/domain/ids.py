@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import threading
 import time
 import uuid
@@ -12,6 +13,10 @@ __all__ = ["is_uuid", "new_id"]
 _lock = threading.Lock()
 _last_ms = 0
 _counter = 0
+# Ids are not secrets (they appear in URLs); a PRNG seeded from the OS is enough for the random
+# bits and a hundred times cheaper than a system call per id. Reseeded in forked children.
+_random = random.Random(os.urandom(32))  # noqa: S311 - see above
+os.register_at_fork(after_in_child=lambda: _random.seed(os.urandom(32)))
 
 
 def new_id() -> str:
@@ -29,13 +34,14 @@ def new_id() -> str:
             _last_ms = now_ms
             _counter = 0
         sequence = _counter
-    rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+        rand_b = _random.getrandbits(62)
     value = (now_ms & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76
     value |= sequence << 64
     value |= 0b10 << 62
     value |= rand_b
-    return str(uuid.UUID(int=value))
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def is_uuid(text: str) -> bool:

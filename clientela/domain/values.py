@@ -311,25 +311,23 @@ def normalise_country(raw: str) -> str:
     return code
 
 
+#: country -> (pattern of the compact form, separator between its groups)
 _POSTAL_PATTERNS: dict[str, tuple[re.Pattern[str], str]] = {
-    "BR": (re.compile(r"^(\d{5})-?(\d{3})$"), r"\1-\2"),
-    "US": (re.compile(r"^(\d{5})(?:-?(\d{4}))?$"), ""),
-    "RU": (re.compile(r"^(\d{6})$"), r"\1"),
-    "PT": (re.compile(r"^(\d{4})-?(\d{3})$"), r"\1-\2"),
+    "BR": (re.compile(r"^(\d{5})-?(\d{3})$"), "-"),
+    "US": (re.compile(r"^(\d{5})(?:-?(\d{4}))?$"), "-"),
+    "RU": (re.compile(r"^(\d{6})$"), ""),
+    "PT": (re.compile(r"^(\d{4})-?(\d{3})$"), "-"),
 }
 
 
 def normalise_postal_code(raw: str, *, country: str | None) -> str:
     text = normalise_text(raw, max_length=16, field_label="postal code").upper()
     if country in _POSTAL_PATTERNS:
-        pattern, template = _POSTAL_PATTERNS[country]
-        compact = text.replace(" ", "").replace(".", "")
-        match = pattern.match(compact)
+        pattern, separator = _POSTAL_PATTERNS[country]
+        match = pattern.match(text.replace(" ", "").replace(".", ""))
         if not match:
             raise InvalidValue(f"not a postal code of {country}", "invalid_postal_code")
-        if country == "US":
-            return match.group(1) + (f"-{match.group(2)}" if match.group(2) else "")
-        return match.expand(template)
+        return separator.join(group for group in match.groups() if group)
     return text
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from clientela.storage.bulk import insert_rows
 from clientela.storage.repositories._base import Repository, as_dict, translate_integrity_errors
 from clientela.storage.tables import api_keys, audit_entries, users
 
@@ -57,8 +58,7 @@ class ApiKeyRepository(Repository):
 
 class AuditRepository(Repository):
     def append_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        if rows:
-            self.connection.execute(insert(audit_entries), list(rows))
+        insert_rows(self.connection, audit_entries, rows, {"seq": None})
 
     def for_customer(self, customer_id: str, *, limit: int = 100) -> list[dict[str, Any]]:
         rows = self.connection.execute(

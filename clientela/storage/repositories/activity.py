@@ -6,16 +6,16 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, literal, or_, select, union_all
+from sqlalchemy import and_, literal, or_, select, union_all
 
+from clientela.storage.bulk import insert_rows
 from clientela.storage.repositories._base import Repository, translate_integrity_errors
 from clientela.storage.tables import events, field_provenance, transactions
 
 
 class ProvenanceRepository(Repository):
     def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        if rows:
-            self.connection.execute(insert(field_provenance), list(rows))
+        insert_rows(self.connection, field_provenance, rows, {"id": None})
 
     def for_customer(self, customer_id: str) -> list[dict[str, Any]]:
         rows = self.connection.execute(
@@ -28,16 +28,14 @@ class ProvenanceRepository(Repository):
 
 class EventRepository(Repository):
     def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        if rows:
-            with translate_integrity_errors():
-                self.connection.execute(insert(events), list(rows))
+        with translate_integrity_errors():
+            insert_rows(self.connection, events, rows, {})
 
 
 class TransactionRepository(Repository):
     def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        if rows:
-            with translate_integrity_errors():
-                self.connection.execute(insert(transactions), list(rows))
+        with translate_integrity_errors():
+            insert_rows(self.connection, transactions, rows, {})
 
 
 class TimelineRepository(Repository):

@@ -4,8 +4,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, case, delete, func, select, update
 
+from clientela.storage.bulk import insert_rows
 from clientela.storage.errors import StaleWrite
 from clientela.storage.repositories._base import Repository, as_dict
 from clientela.storage.tables import customer_name_tokens, customers, events, transactions
@@ -20,8 +21,7 @@ _BLANK.update(
 
 class CustomerRepository(Repository):
     def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        if rows:
-            self.connection.execute(insert(customers), [{**_BLANK, **row} for row in rows])
+        insert_rows(self.connection, customers, rows, _BLANK)
 
     def get(self, customer_id: str) -> dict[str, Any] | None:
         row = (
@@ -96,8 +96,7 @@ class CustomerRepository(Repository):
         self.insert_name_tokens([{"customer_id": customer_id, "token": t} for t in set(tokens)])
 
     def insert_name_tokens(self, rows: Sequence[Mapping[str, str]]) -> None:
-        if rows:
-            self.connection.execute(insert(customer_name_tokens), list(rows))
+        insert_rows(self.connection, customer_name_tokens, rows, {})
 
     def activity_counts(self, customer_id: str) -> dict[str, int]:
         event_count = self.connection.execute(

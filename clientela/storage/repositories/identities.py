@@ -4,8 +4,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import delete, select, update
 
+from clientela.storage.bulk import insert_rows
 from clientela.storage.repositories._base import Repository, translate_integrity_errors
 from clientela.storage.tables import identities
 
@@ -20,23 +21,26 @@ class IdentityRepository(Repository):
 
     def owners_of(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """Owner customer id of each (kind, value) key that is known."""
-        key_list = list(dict.fromkeys(keys))
+        values_by_kind: dict[str, list[str]] = {}
+        for kind, value in dict.fromkeys(keys):
+            values_by_kind.setdefault(kind, []).append(value)
         found: dict[tuple[str, str], str] = {}
-        for start in range(0, len(key_list), 500):
-            chunk = key_list[start : start + 500]
-            rows = self.connection.execute(
-                select(identities.c.kind, identities.c.value, identities.c.customer_id).where(
-                    tuple_(identities.c.kind, identities.c.value).in_(chunk)
+        for kind, values in values_by_kind.items():
+            # kind = ? AND value IN (...) is an index seek per value on (kind, value).
+            for start in range(0, len(values), 900):
+                rows = self.connection.execute(
+                    select(identities.c.value, identities.c.customer_id).where(
+                        identities.c.kind == kind,
+                        identities.c.value.in_(values[start : start + 900]),
+                    )
                 )
-            )
-            for kind, value, owner in rows:
-                found[(kind, value)] = owner
+                for value, owner in rows:
+                    found[(kind, value)] = owner
         return found
 
     def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        if rows:
-            with translate_integrity_errors():
-                self.connection.execute(insert(identities), list(rows))
+        with translate_integrity_errors():
+            insert_rows(self.connection, identities, rows, {})
 
     def for_customer(self, customer_id: str) -> list[dict[str, Any]]:
         rows = self.connection.execute(
