@@ -60,6 +60,13 @@ class Settings(BaseSettings):
         description="How often an API key's last-used time is written (seconds); 0 writes on "
         "every request.",
     )
+    api_key_cache_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=60,
+        description="How long a server keeps a checked API key in memory. A key revoked through "
+        "the server stops at once; one revoked by another process (the CLI) within this time.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Level of the application log (which never holds personal data)."
     )

@@ -28,7 +28,11 @@ _SWAGGER_STATIC = Path(swagger_ui.__file__).parent / "static"
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
     settings = settings or get_settings()
     owns_store = store is None
-    the_store = store or Store(settings.store_url, echo=settings.echo_sql)
+    the_store = store or Store(
+        settings.store_url,
+        echo=settings.echo_sql,
+        key_cache_seconds=settings.api_key_cache_seconds,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

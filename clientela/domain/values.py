@@ -163,7 +163,8 @@ def normalise_person_name(raw: str) -> str:
         raise InvalidValue("a name cannot contain digits or symbols", "invalid_name")
     if not any(ch.isalpha() for ch in text):
         raise InvalidValue("a name must contain letters", "invalid_name")
-    return _fix_case(text)
+    # Case changes can decompose letters ("İ".lower() is "i" + a combining dot): recompose.
+    return unicodedata.normalize("NFC", _fix_case(text))
 
 
 def _fix_case(text: str) -> str:

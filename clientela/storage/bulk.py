@@ -7,6 +7,7 @@ bulk-inserted rows back through the normal repositories on both engines). Postgr
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from functools import cache, lru_cache
@@ -117,7 +118,13 @@ def insert_rows(
                     ]
                 )
             )
-        connection.exec_driver_sql(sql, values)
+        db = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            db.executemany(sql, values)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(sql, None, exc) from exc
+        finally:
+            db.close()
         return
     _copy_postgresql(connection, table, rows, blank)
 

@@ -56,9 +56,12 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         # A writer takes the write lock at BEGIN: no deadlock when a read turns into a write.
+        # Straight to the driver: this runs once per transaction, on the hottest paths.
+        dbapi = connection.connection.driver_connection
+        assert dbapi is not None
         if connection.get_execution_options().get("clientela_write", True):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            dbapi.execute("BEGIN IMMEDIATE")
         else:
-            connection.exec_driver_sql("BEGIN")
+            dbapi.execute("BEGIN")
 
     return engine

@@ -6,7 +6,13 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
-from clientela.storage.repositories.access import ApiKeyRepository, AuditRepository, UserRepository
+from clientela.storage.group_commit import GroupCommitWriter, Operation
+from clientela.storage.repositories.access import (
+    ApiKeyRepository,
+    AuditRepository,
+    KeyCache,
+    UserRepository,
+)
 from clientela.storage.repositories.activity import (
     EventRepository,
     ProvenanceRepository,
@@ -42,10 +48,40 @@ class UnitOfWork:
     purposes: PurposeRepository
     consents: ConsentRepository
 
-    def __init__(self, engine: Engine, *, write: bool = True) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        write: bool = True,
+        writer: GroupCommitWriter | None = None,
+        key_cache: KeyCache | None = None,
+    ) -> None:
         self._engine = engine
+        self._key_cache = key_cache
         self._write = write
+        self._writer = writer or GroupCommitWriter(engine)
         self._connection: Connection | None = None
+        self._deferred: list[Operation] = []
+
+    @property
+    def is_read_only(self) -> bool:
+        return not self._write
+
+    def defer(self, operation: Operation) -> None:
+        """Run a small write with this unit of work's commit (read-only units: group commit)."""
+        if self._write:
+            assert self._connection is not None
+            operation(self._connection)
+        else:
+            self._deferred.append(operation)
+
+    def write_now(self, operation: Operation) -> None:
+        """Run a small write at once and durably, even from a read-only unit of work."""
+        if self._write:
+            assert self._connection is not None
+            operation(self._connection)
+        else:
+            self._writer.run([operation])
 
     def __enter__(self) -> UnitOfWork:
         connection = self._engine.connect()
@@ -62,8 +98,10 @@ class UnitOfWork:
         self.transactions = TransactionRepository(connection)
         self.timeline = TimelineRepository(connection)
         self.users = UserRepository(connection)
-        self.api_keys = ApiKeyRepository(connection)
-        self.audit = AuditRepository(connection)
+        self.api_keys = ApiKeyRepository(
+            connection, write_now=self.write_now, cache=self._key_cache
+        )
+        self.audit = AuditRepository(connection, defer=self.defer)
         self.purposes = PurposeRepository(connection)
         self.consents = ConsentRepository(connection)
         return self
@@ -85,10 +123,27 @@ class UnitOfWork:
             connection.close()
 
     def commit(self) -> None:
+        """Commit; a read-only unit ends its snapshot and group-commits its deferred writes."""
         if self._connection is None:
             raise RuntimeError("commit outside the unit of work")
-        self._connection.commit()
+        if self._write:
+            self._connection.commit()
+            return
+        self._connection.rollback()
+        deferred, self._deferred = self._deferred, []
+        self._writer.run(deferred)
+
+    def end_read(self) -> list[Operation]:
+        """End a read-only unit's snapshot and hand its deferred writes to the caller, who must
+        get them applied (``Store.flush_async``) before answering."""
+        if self._write:
+            raise RuntimeError("end_read is for read-only units of work")
+        if self._connection is not None:
+            self._connection.rollback()
+        deferred, self._deferred = self._deferred, []
+        return deferred
 
     def rollback(self) -> None:
         if self._connection is not None:
             self._connection.rollback()
+        self._deferred.clear()

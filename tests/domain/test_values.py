@@ -245,3 +245,9 @@ def test_valid_cpf_in_any_punctuation_never_raises(seed: int) -> None:
 def test_birth_dates_in_range_never_raise(born: date) -> None:
     assert normalise_birth_date(born.isoformat(), today=TODAY) == born
     assert normalise_birth_date(born.strftime("%d/%m/%Y"), today=TODAY) == born
+
+
+def test_case_fixing_keeps_letters_composed() -> None:
+    # Found by hypothesis: lower-casing "İ" decomposes it; a second pass recomposed it.
+    once = normalise_person_name("İA")
+    assert normalise_person_name(once) == once

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response, status
 
-from clientela.api.deps import Admin, Reader, UoW
+from clientela.api.deps import Ctx
 from clientela.api.problems import CONFLICT, NOT_FOUND, PROBLEM_RESPONSES
 from clientela.api.schemas import AttributeCreate, AttributeList, AttributePublic, AttributeUpdate
 from clientela.attributes import service
@@ -33,8 +33,9 @@ def _public(definition: AttributeDefinition) -> dict[str, Any]:
 
 
 @router.get("", response_model=AttributeList, summary="List core fields and custom attributes")
-def list_attributes(uow: UoW, actor: Reader) -> dict[str, Any]:
-    data = [_public(d) for d in service.list_attributes(uow)]
+async def list_attributes(ctx: Ctx) -> dict[str, Any]:
+    definitions = await ctx.read("read", lambda uow, actor: service.list_attributes(uow))
+    data = [_public(d) for d in definitions]
     return {"data": data, "count": len(data)}
 
 
@@ -45,28 +46,26 @@ def list_attributes(uow: UoW, actor: Reader) -> dict[str, Any]:
     summary="Declare a custom attribute",
     responses=CONFLICT,
 )
-def define_attribute(body: AttributeCreate, uow: UoW, actor: Admin) -> dict[str, Any]:
-    definition = service.define_attribute(
-        uow,
-        AttributeDefinition(
-            key=body.key,
-            type=body.type,
-            category=body.category,
-            sensitivity=body.sensitivity,
-            description=body.description,
-            enum_values=tuple(body.enum_values),
-            purposes=tuple(body.purposes),
-            retention_days=body.retention_days,
-        ),
-        actor=actor,
+async def define_attribute(body: AttributeCreate, ctx: Ctx) -> dict[str, Any]:
+    proposed = AttributeDefinition(
+        key=body.key,
+        type=body.type,
+        category=body.category,
+        sensitivity=body.sensitivity,
+        description=body.description,
+        enum_values=tuple(body.enum_values),
+        purposes=tuple(body.purposes),
+        retention_days=body.retention_days,
     )
-    uow.commit()
+    definition = await ctx.write(
+        "admin", lambda uow, actor: service.define_attribute(uow, proposed, actor=actor)
+    )
     return _public(definition)
 
 
 @router.get("/{key}", response_model=AttributePublic, responses=NOT_FOUND, summary="Get one")
-def get_attribute(key: AttributeKey, uow: UoW, actor: Reader) -> dict[str, Any]:
-    return _public(service.get_attribute(uow, key))
+async def get_attribute(key: AttributeKey, ctx: Ctx) -> dict[str, Any]:
+    return _public(await ctx.read("read", lambda uow, actor: service.get_attribute(uow, key)))
 
 
 @router.patch(
@@ -75,13 +74,11 @@ def get_attribute(key: AttributeKey, uow: UoW, actor: Reader) -> dict[str, Any]:
     responses={**NOT_FOUND, **CONFLICT},
     summary="Change a custom attribute's description, category, sensitivity, values",
 )
-def update_attribute(
-    key: AttributeKey, body: AttributeUpdate, uow: UoW, actor: Admin
-) -> dict[str, Any]:
-    definition = service.update_attribute(
-        uow, key, body.model_dump(exclude_unset=True, exclude_none=True), actor=actor
+async def update_attribute(key: AttributeKey, body: AttributeUpdate, ctx: Ctx) -> dict[str, Any]:
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    definition = await ctx.write(
+        "admin", lambda uow, actor: service.update_attribute(uow, key, changes, actor=actor)
     )
-    uow.commit()
     return _public(definition)
 
 
@@ -91,7 +88,6 @@ def update_attribute(
     responses={**NOT_FOUND, **CONFLICT},
     summary="Remove a custom attribute no customer uses",
 )
-def delete_attribute(key: AttributeKey, uow: UoW, actor: Admin) -> Response:
-    service.delete_attribute(uow, key, actor=actor)
-    uow.commit()
+async def delete_attribute(key: AttributeKey, ctx: Ctx) -> Response:
+    await ctx.write("admin", lambda uow, actor: service.delete_attribute(uow, key, actor=actor))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

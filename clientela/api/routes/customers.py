@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
-from clientela.api.deps import Reader, SettingsDep, UoW, Writer
+from clientela.api.deps import Ctx
 from clientela.api.problems import CONFLICT, NOT_FOUND, PROBLEM_RESPONSES
 from clientela.api.schemas import (
     CustomerCreate,
@@ -44,10 +44,8 @@ def _version_from(if_match: str | None) -> int | None:
 
 
 @router.get("", response_model=CustomerList, summary="List customers")
-def list_customers(
-    uow: UoW,
-    actor: Reader,
-    settings: SettingsDep,
+async def list_customers(
+    ctx: Ctx,
     limit: Annotated[int, Query(ge=1, le=10000)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     status_: Annotated[Literal["active", "merged", "erased"], Query(alias="status")] = "active",
@@ -56,19 +54,21 @@ def list_customers(
     created_before: IsoDateTime | None = None,
     updated_after: IsoDateTime | None = None,
 ) -> dict[str, Any]:
-    page = service.list_customers(
-        uow,
-        actor=actor,
-        settings=settings,
-        limit=min(limit, settings.max_page_size),
-        cursor=cursor,
-        status=status_,
-        country=country.upper() if country else None,
-        created_after=created_after,
-        created_before=created_before,
-        updated_after=updated_after,
+    page = await ctx.read(
+        "read",
+        lambda uow, actor: service.list_customers(
+            uow,
+            actor=actor,
+            settings=ctx.settings,
+            limit=min(limit, ctx.settings.max_page_size),
+            cursor=cursor,
+            status=status_,
+            country=country.upper() if country else None,
+            created_after=created_after,
+            created_before=created_before,
+            updated_after=updated_after,
+        ),
     )
-    uow.commit()
     return {"data": page.data, "next_cursor": page.next_cursor}
 
 
@@ -79,41 +79,42 @@ def list_customers(
     summary="Create a customer",
     responses=CONFLICT,
 )
-def create_customer(
-    body: CustomerCreate, uow: UoW, actor: Writer, settings: SettingsDep, response: Response
-) -> dict[str, Any]:
-    profile = service.create_customer(
-        uow, body.model_dump(exclude_unset=True), actor=actor, settings=settings
+async def create_customer(body: CustomerCreate, ctx: Ctx, response: Response) -> dict[str, Any]:
+    data = body.model_dump(exclude_unset=True)
+    profile = await ctx.write(
+        "write",
+        lambda uow, actor: service.create_customer(uow, data, actor=actor, settings=ctx.settings),
     )
-    uow.commit()
     response.headers["Location"] = f"/api/v1/customers/{profile['id']}"
     response.headers["ETag"] = _etag(profile)
     return profile
 
 
 @router.post("/search", response_model=SearchResults, summary="Search customers")
-def search_customers(
-    body: SearchRequest, uow: UoW, actor: Reader, settings: SettingsDep
-) -> dict[str, Any]:
+async def search_customers(body: SearchRequest, ctx: Ctx) -> dict[str, Any]:
     """Name prefix ("mar sil"), e-mail, phone in any common format, or CPF.
 
     A POST, so that what is searched for never appears in URLs or access logs.
     """
-    results = service.search_customers(
-        uow, body.q, actor=actor, settings=settings, limit=body.limit
+    results = await ctx.read(
+        "read",
+        lambda uow, actor: service.search_customers(
+            uow, body.q, actor=actor, settings=ctx.settings, limit=body.limit
+        ),
     )
-    uow.commit()
     return {"data": results, "count": len(results)}
 
 
 @router.post(
     "/lookup", response_model=CustomerPublic, summary="Find by identity", responses=NOT_FOUND
 )
-def lookup_customer(
-    body: LookupRequest, uow: UoW, actor: Reader, settings: SettingsDep, response: Response
-) -> dict[str, Any]:
-    profile = service.lookup_customer(uow, body.kind, body.value, actor=actor, settings=settings)
-    uow.commit()
+async def lookup_customer(body: LookupRequest, ctx: Ctx, response: Response) -> dict[str, Any]:
+    profile = await ctx.read(
+        "read",
+        lambda uow, actor: service.lookup_customer(
+            uow, body.kind, body.value, actor=actor, settings=ctx.settings
+        ),
+    )
     response.headers["ETag"] = _etag(profile)
     return profile
 
@@ -121,11 +122,13 @@ def lookup_customer(
 @router.get(
     "/{customer_id}", response_model=CustomerPublic, summary="Get a customer", responses=NOT_FOUND
 )
-def get_customer(
-    customer_id: CustomerId, uow: UoW, actor: Reader, settings: SettingsDep, response: Response
-) -> dict[str, Any]:
-    profile = service.get_customer(uow, customer_id, actor=actor, settings=settings)
-    uow.commit()
+async def get_customer(customer_id: CustomerId, ctx: Ctx, response: Response) -> dict[str, Any]:
+    profile = await ctx.read(
+        "read",
+        lambda uow, actor: service.get_customer(
+            uow, customer_id, actor=actor, settings=ctx.settings
+        ),
+    )
     response.headers["ETag"] = _etag(profile)
     return profile
 
@@ -136,26 +139,23 @@ def get_customer(
     summary="Change a customer",
     responses={**NOT_FOUND, **CONFLICT},
 )
-def update_customer(
+async def update_customer(
     customer_id: CustomerId,
     body: CustomerUpdate,
-    uow: UoW,
-    actor: Writer,
-    settings: SettingsDep,
+    ctx: Ctx,
     response: Response,
     if_match: Annotated[str | None, Header(max_length=40)] = None,
 ) -> dict[str, Any]:
     """Partial update: omitted fields stay, `null` clears. Send `If-Match` with the ETag you
     read to refuse the change (409) if someone else changed the profile in between."""
-    profile = service.update_customer(
-        uow,
-        customer_id,
-        body.model_dump(exclude_unset=True),
-        actor=actor,
-        settings=settings,
-        expected_version=_version_from(if_match),
+    data = body.model_dump(exclude_unset=True)
+    expected = _version_from(if_match)
+    profile = await ctx.write(
+        "write",
+        lambda uow, actor: service.update_customer(
+            uow, customer_id, data, actor=actor, settings=ctx.settings, expected_version=expected
+        ),
     )
-    uow.commit()
     response.headers["ETag"] = _etag(profile)
     return profile
 
@@ -166,9 +166,10 @@ def update_customer(
     summary="Delete a customer",
     responses=NOT_FOUND,
 )
-def delete_customer(customer_id: CustomerId, uow: UoW, actor: Writer) -> Response:
-    service.delete_customer(uow, customer_id, actor=actor)
-    uow.commit()
+async def delete_customer(customer_id: CustomerId, ctx: Ctx) -> Response:
+    await ctx.write(
+        "write", lambda uow, actor: service.delete_customer(uow, customer_id, actor=actor)
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -178,23 +179,24 @@ def delete_customer(customer_id: CustomerId, uow: UoW, actor: Writer) -> Respons
     summary="Events and orders, newest first",
     responses=NOT_FOUND,
 )
-def customer_timeline(
+async def customer_timeline(
     customer_id: CustomerId,
-    uow: UoW,
-    actor: Reader,
-    settings: SettingsDep,
+    ctx: Ctx,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=300)] = None,
     kind: Annotated[list[Literal["event", "order"]] | None, Query()] = None,
 ) -> dict[str, Any]:
-    page = service.timeline(
-        uow,
-        customer_id,
-        actor=actor,
-        settings=settings,
-        limit=limit,
-        cursor=cursor,
-        kinds=tuple(kind) if kind else ("event", "order"),
+    kinds = tuple(kind) if kind else ("event", "order")
+    page = await ctx.read(
+        "read",
+        lambda uow, actor: service.timeline(
+            uow,
+            customer_id,
+            actor=actor,
+            settings=ctx.settings,
+            limit=limit,
+            cursor=cursor,
+            kinds=kinds,
+        ),
     )
-    uow.commit()
     return {"data": page.data, "next_cursor": page.next_cursor}

@@ -24,5 +24,5 @@ def health(store: Annotated[Store, Depends(get_store)]) -> dict[str, Any]:
 
 
 @router.get("/ping", response_class=PlainTextResponse, summary="Trivial liveness probe")
-def ping() -> str:
+async def ping() -> str:
     return "pong"

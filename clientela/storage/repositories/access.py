@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
+from clientela.storage import raw
 from clientela.storage.bulk import insert_rows
+from clientela.storage.group_commit import Operation
 from clientela.storage.repositories._base import Repository, as_dict, translate_integrity_errors
 from clientela.storage.tables import api_keys, audit_entries, users
 
@@ -27,23 +30,68 @@ class UserRepository(Repository):
         return len(self.connection.execute(select(users.c.id)).all())
 
 
+class KeyCache:
+    """API key rows by digest for a few seconds, so a busy integration does not pay a look-up
+    per request. Revocation through this store empties it at once; another process (the CLI)
+    revoking a key is seen within ``seconds``."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._rows: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    def get(self, key_hash: str) -> dict[str, Any] | None:
+        hit = self._rows.get(key_hash)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, key_hash: str, row: dict[str, Any]) -> None:
+        if self.seconds <= 0:
+            return
+        if len(self._rows) > 10_000:
+            self._rows.clear()
+        self._rows[key_hash] = (time.monotonic() + self.seconds, row)
+
+    def clear(self) -> None:
+        self._rows.clear()
+
+
 class ApiKeyRepository(Repository):
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        write_now: Callable[[Operation], None],
+        cache: KeyCache | None = None,
+    ) -> None:
+        super().__init__(connection)
+        self._write_now = write_now
+        self._cache = cache or KeyCache(0)
+
     def add(self, row: Mapping[str, Any]) -> None:
         self.connection.execute(insert(api_keys), dict(row))
 
     def get_by_hash(self, key_hash: str) -> dict[str, Any] | None:
-        return as_dict(
-            self.connection.execute(select(api_keys).where(api_keys.c.key_hash == key_hash))
-            .mappings()
-            .first()
-        )
+        cached = self._cache.get(key_hash)
+        if cached is not None:
+            return cached
+        rows = raw.select_rows(self.connection, api_keys, '"key_hash" = ?', (key_hash,))
+        if not rows:
+            return None
+        self._cache.put(key_hash, rows[0])
+        return rows[0]
 
     def touch(self, key_id: str, used_at: datetime) -> None:
-        self.connection.execute(
-            update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=used_at)
-        )
+        statement = update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=used_at)
+
+        def stamp(connection: Connection) -> None:
+            connection.execute(statement)
+
+        self._write_now(stamp)
+        self._cache.clear()  # the cached rows carry the previous time
 
     def revoke(self, key_id: str, revoked_at: datetime) -> bool:
+        self._cache.clear()
         result = self.connection.execute(
             update(api_keys)
             .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
@@ -57,8 +105,17 @@ class ApiKeyRepository(Repository):
 
 
 class AuditRepository(Repository):
+    def __init__(self, connection: Connection, *, defer: Callable[[Operation], None]) -> None:
+        super().__init__(connection)
+        self._defer = defer
+
     def append_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        insert_rows(self.connection, audit_entries, rows, {"seq": None})
+        """Append entries; from a read-only unit of work they are group-committed at its commit."""
+        if rows:
+            batch = list(rows)
+            self._defer(
+                lambda connection: insert_rows(connection, audit_entries, batch, {"seq": None})
+            )
 
     def for_customer(self, customer_id: str, *, limit: int = 100) -> list[dict[str, Any]]:
         rows = self.connection.execute(

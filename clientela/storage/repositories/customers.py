@@ -6,9 +6,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, case, delete, func, select, update
 
+from clientela.storage import raw
 from clientela.storage.bulk import insert_rows
 from clientela.storage.errors import StaleWrite
-from clientela.storage.repositories._base import Repository, as_dict
+from clientela.storage.repositories._base import Repository
 from clientela.storage.tables import customer_name_tokens, customers, events, transactions
 
 _PREFIX_END = "\U0010ffff"
@@ -24,12 +25,8 @@ class CustomerRepository(Repository):
         insert_rows(self.connection, customers, rows, _BLANK)
 
     def get(self, customer_id: str) -> dict[str, Any] | None:
-        row = (
-            self.connection.execute(select(customers).where(customers.c.id == customer_id))
-            .mappings()
-            .first()
-        )
-        return as_dict(row)
+        rows = raw.select_rows(self.connection, customers, '"id" = ?', (customer_id,))
+        return rows[0] if rows else None
 
     def get_many(self, ids: Iterable[str]) -> list[dict[str, Any]]:
         id_list = list(ids)
@@ -99,14 +96,20 @@ class CustomerRepository(Repository):
         insert_rows(self.connection, customer_name_tokens, rows, {})
 
     def activity_counts(self, customer_id: str) -> dict[str, int]:
-        event_count = self.connection.execute(
-            select(func.count()).select_from(events).where(events.c.customer_id == customer_id)
-        ).scalar_one()
-        order_count = self.connection.execute(
-            select(func.count())
-            .select_from(transactions)
-            .where(transactions.c.customer_id == customer_id)
-        ).scalar_one()
+        """Events and orders of a person, in one round trip."""
+        db = raw.cursor(self.connection)
+        try:
+            db.execute(
+                raw.placeholders(
+                    self.connection,
+                    "SELECT (SELECT count(*) FROM events WHERE customer_id = ?),"
+                    " (SELECT count(*) FROM transactions WHERE customer_id = ?)",
+                ),
+                (customer_id, customer_id),
+            )
+            event_count, order_count = db.fetchone()
+        finally:
+            db.close()
         return {"events": int(event_count), "transactions": int(order_count)}
 
     def count(self, *, status: str | None = "active") -> int:

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
+from clientela.storage import raw
 from clientela.storage.bulk import insert_rows
 from clientela.storage.repositories._base import Repository, translate_integrity_errors
 from clientela.storage.tables import identities
@@ -13,11 +14,12 @@ from clientela.storage.tables import identities
 
 class IdentityRepository(Repository):
     def owner_of(self, kind: str, value: str) -> str | None:
-        return self.connection.execute(
-            select(identities.c.customer_id).where(
-                identities.c.kind == kind, identities.c.value == value
-            )
-        ).scalar_one_or_none()
+        owner = raw.scalar(
+            self.connection,
+            'SELECT "customer_id" FROM identities WHERE "kind" = ? AND "value" = ?',
+            (kind, value),
+        )
+        return None if owner is None else str(owner)
 
     def owners_of(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """Owner customer id of each (kind, value) key that is known."""
@@ -43,12 +45,13 @@ class IdentityRepository(Repository):
             insert_rows(self.connection, identities, rows, {})
 
     def for_customer(self, customer_id: str) -> list[dict[str, Any]]:
-        rows = self.connection.execute(
-            select(identities)
-            .where(identities.c.customer_id == customer_id)
-            .order_by(identities.c.kind, identities.c.first_seen_at)
+        return raw.select_rows(
+            self.connection,
+            identities,
+            '"customer_id" = ?',
+            (customer_id,),
+            order_by='"kind", "first_seen_at"',
         )
-        return [dict(row) for row in rows.mappings()]
 
     def for_customers(self, customer_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         grouped: dict[str, list[dict[str, Any]]] = {i: [] for i in customer_ids}
