@@ -17,8 +17,8 @@ from clientela.domain.errors import ClientelaError
 from clientela.settings import Settings, get_settings
 from clientela.storage.store import Store
 
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -8,7 +8,7 @@ through both paths on both engines and compare).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from functools import cache, lru_cache
 from typing import Any
@@ -18,7 +18,7 @@ from sqlalchemy import JSON, Boolean, Connection, Date, Table
 
 from clientela.storage.types import UTCDateTime
 
-__all__ = ["cursor", "select_rows"]
+__all__ = ["cursor", "fetch_all", "scalar", "select_rows"]
 
 Converter = Callable[[Any], Any]
 
@@ -99,12 +99,7 @@ def select_rows(
     sql = f'SELECT {listed} FROM "{table.name}" WHERE {where}'  # noqa: S608 - see docstring
     if order_by:
         sql += f" ORDER BY {order_by}"
-    db = cursor(connection)
-    try:
-        db.execute(placeholders(connection, sql), tuple(params))
-        fetched = db.fetchall()
-    finally:
-        db.close()
+    fetched = fetch_all(connection, sql, params)
     readers = _readers(table, names, dialect)
     plan = list(zip(names, readers, strict=True))
     return [
@@ -116,15 +111,16 @@ def select_rows(
     ]
 
 
-def scalar(connection: Connection, sql: str, params: Sequence[Any]) -> Any:
+def fetch_all(connection: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Rows of a statement written with ``?`` placeholders, as the driver returns them."""
     db = cursor(connection)
     try:
         db.execute(placeholders(connection, sql), tuple(params))
-        row = db.fetchone()
+        return list(db.fetchall())
     finally:
         db.close()
-    return None if row is None else row[0]
 
 
-def as_mapping(row: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    return None if row is None else dict(row)
+def scalar(connection: Connection, sql: str, params: Sequence[Any]) -> Any:
+    rows = fetch_all(connection, sql, params)
+    return rows[0][0] if rows else None

@@ -97,19 +97,12 @@ class CustomerRepository(Repository):
 
     def activity_counts(self, customer_id: str) -> dict[str, int]:
         """Events and orders of a person, in one round trip."""
-        db = raw.cursor(self.connection)
-        try:
-            db.execute(
-                raw.placeholders(
-                    self.connection,
-                    "SELECT (SELECT count(*) FROM events WHERE customer_id = ?),"
-                    " (SELECT count(*) FROM transactions WHERE customer_id = ?)",
-                ),
-                (customer_id, customer_id),
-            )
-            event_count, order_count = db.fetchone()
-        finally:
-            db.close()
+        ((event_count, order_count),) = raw.fetch_all(
+            self.connection,
+            "SELECT (SELECT count(*) FROM events WHERE customer_id = ?),"
+            " (SELECT count(*) FROM transactions WHERE customer_id = ?)",
+            (customer_id, customer_id),
+        )
         return {"events": int(event_count), "transactions": int(order_count)}
 
     def count(self, *, status: str | None = "active") -> int:
