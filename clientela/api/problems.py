@@ -194,7 +194,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _from_unexpected)
 
 
-def _response(description: str) -> dict[str, Any]:
+def problem_description(description: str) -> dict[str, Any]:
+    """An OpenAPI response entry for a problem+json answer."""
     return {
         "model": Problem,
         "description": description,
@@ -203,12 +204,12 @@ def _response(description: str) -> dict[str, Any]:
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _response("Malformed request (bad JSON or cursor)"),
-    401: _response("Missing, invalid, revoked or expired API key"),
-    403: _response("The key's scope does not allow this"),
-    422: _response("Invalid input, with every offending field"),
+    400: problem_description("Malformed request (bad JSON or cursor)"),
+    401: problem_description("Missing, invalid, revoked or expired API key"),
+    403: problem_description("The key's scope does not allow this"),
+    422: problem_description("Invalid input, with every offending field"),
 }
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _response("No such resource")}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: problem_description("No such resource")}
 CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: _response("Conflicts with stored data (duplicate identity, stale version)")
+    409: problem_description("Conflicts with stored data (duplicate identity, stale version)")
 }

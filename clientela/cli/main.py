@@ -39,9 +39,13 @@ app = typer.Typer(
 db_app = typer.Typer(help="Schema of the store.", no_args_is_help=True)
 customers_app = typer.Typer(help="Find, show and export customers.", no_args_is_help=True)
 apikeys_app = typer.Typer(help="API keys for integrations and scripts.", no_args_is_help=True)
+sources_app = typer.Typer(
+    help="Sources of data, with write keys for the tracking API.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(customers_app, name="customers")
 app.add_typer(apikeys_app, name="apikeys")
+app.add_typer(sources_app, name="sources")
 
 
 def _version(value: bool) -> None:
@@ -378,6 +382,61 @@ def apikeys_revoke(key_id: str) -> None:
         revoke_api_key(uow, key_id, actor=Actor.cli())
         uow.commit()
     console.print(f"Revoked {key_id}.")
+
+
+# --- sources ----------------------------------------------------------------------------------
+
+
+@sources_app.command("create")
+@handle_errors
+def sources_create(
+    name: str,
+    trust_rank: Annotated[int, typer.Option(min=0, max=100, help="Higher wins conflicts.")] = 50,
+    print_key: Annotated[
+        bool, typer.Option("--print-key", help="Print only the write key (for scripts).")
+    ] = False,
+) -> None:
+    """Create a tracking source and its write key (shown once; only its digest is stored)."""
+    from clientela.sources.keys import create_tracking_source
+
+    with open_store() as store, store.unit_of_work() as uow:
+        created = create_tracking_source(uow, name, actor=Actor.cli(), trust_rank=trust_rank)
+        uow.commit()
+    if print_key:
+        print_plain(created.write_key)
+        return
+    console.print(f"Source {created.name} ({created.id}); write key, shown once:")
+    console.print(created.write_key, highlight=False)
+
+
+@sources_app.command("list")
+@handle_errors
+def sources_list() -> None:
+    """List sources (never their keys)."""
+    with open_store() as store, store.unit_of_work(write=False) as uow:
+        rows = uow.sources.list()
+    table = Table("name", "kind", "trust rank", "write key", "disabled")
+    for row in rows:
+        table.add_row(
+            row["name"],
+            row["kind"],
+            str(row["trust_rank"]),
+            "yes" if row["write_key_hash"] else "",
+            f"{row['disabled_at']:%Y-%m-%d}" if row["disabled_at"] else "",
+        )
+    console.print(table)
+
+
+@sources_app.command("disable")
+@handle_errors
+def sources_disable(name: str) -> None:
+    """Disable a tracking source: its write key stops working at once."""
+    from clientela.sources.keys import revoke_source
+
+    with open_store() as store, store.unit_of_work() as uow:
+        revoke_source(uow, name, actor=Actor.cli())
+        uow.commit()
+    console.print(f"Disabled {name}.")
 
 
 def main() -> None:

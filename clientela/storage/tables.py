@@ -108,6 +108,9 @@ customers = Table(
     # quality and custom attributes
     Column("quality_score", Integer),
     Column("attributes", JSONType, nullable=False),
+    # When each field was last said, by event time: {"email": ["2026-01-31T12:00:00+00:00",
+    # "message id"]}. Later observations win whatever order they arrive in.
+    Column("field_observed", JSONType),
     CheckConstraint("status IN ('active', 'merged', 'erased')", name="status"),
 )
 Index("ix_customers_status_id", customers.c.status, customers.c.id)
@@ -306,3 +309,21 @@ api_keys = Table(
     Column("last_used_at", UTCDateTime),
     Column("revoked_at", UTCDateTime),
 )
+
+merges = Table(
+    "merges",
+    metadata,
+    _id(),
+    Column("survivor_id", String(36), ForeignKey("customers.id"), nullable=False),
+    Column("merged_id", String(36), ForeignKey("customers.id"), nullable=False),
+    Column("reason", String(20), nullable=False),  # identity, alias, probabilistic, manual
+    Column("score", Integer),
+    Column("actor", String(120), nullable=False),
+    # Everything needed to undo the merge exactly: the merged profile as it was and the ids of
+    # the rows that were re-pointed to the survivor.
+    Column("snapshot", JSONType, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("undone_at", UTCDateTime),
+)
+Index("ix_merges_survivor", merges.c.survivor_id)
+Index("ix_merges_merged", merges.c.merged_id)

@@ -22,6 +22,7 @@ from clientela.storage.repositories.activity import (
 from clientela.storage.repositories.catalogue import AttributeRepository, SourceRepository
 from clientela.storage.repositories.customers import CustomerRepository
 from clientela.storage.repositories.identities import IdentityRepository
+from clientela.storage.repositories.merges import MergeRepository
 from clientela.storage.repositories.privacy import ConsentRepository, PurposeRepository
 
 __all__ = ["UnitOfWork"]
@@ -46,6 +47,7 @@ class UnitOfWork:
     api_keys: ApiKeyRepository
     audit: AuditRepository
     purposes: PurposeRepository
+    merges: MergeRepository
     consents: ConsentRepository
 
     def __init__(
@@ -103,6 +105,7 @@ class UnitOfWork:
         )
         self.audit = AuditRepository(connection, defer=self.defer)
         self.purposes = PurposeRepository(connection)
+        self.merges = MergeRepository(connection)
         self.consents = ConsentRepository(connection)
         return self
 

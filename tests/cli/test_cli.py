@@ -83,3 +83,14 @@ def test_search_and_export_csv(cli: CliRunner, tmp_path: Path) -> None:
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("id,status") and len(lines) >= 39
     assert cli.invoke(app, ["customers", "search", "a"]).exit_code == 0
+
+
+def test_sources_create_print_key_outputs_only_the_key(cli: CliRunner) -> None:
+    cli.invoke(app, ["init"])
+    result = cli.invoke(app, ["sources", "create", "website", "--print-key"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().startswith("wk_") and len(result.stdout.strip().splitlines()) == 1
+    again = cli.invoke(app, ["sources", "create", "website", "--print-key"])
+    assert again.exit_code == 1 and "exists" in again.output
+    assert cli.invoke(app, ["sources", "disable", "website"]).exit_code == 0
+    assert "website" in cli.invoke(app, ["sources", "list"]).stdout

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, literal, or_, select, union_all
+from sqlalchemy import and_, literal, or_, select, union_all, update
 
 from clientela.storage.bulk import insert_rows
 from clientela.storage.repositories._base import Repository, translate_integrity_errors
@@ -27,12 +27,43 @@ class ProvenanceRepository(Repository):
 
 
 class EventRepository(Repository):
+    def known_message_ids(self, source_id: str, message_ids: Sequence[str]) -> set[str]:
+        """Which of these message ids this source already sent (idempotent retries)."""
+        known: set[str] = set()
+        unique = list(dict.fromkeys(message_ids))
+        for start in range(0, len(unique), 900):
+            rows = self.connection.execute(
+                select(events.c.message_id).where(
+                    events.c.source_id == source_id,
+                    events.c.message_id.in_(unique[start : start + 900]),
+                )
+            )
+            known.update(rows.scalars())
+        return known
+
     def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         with translate_integrity_errors():
             insert_rows(self.connection, events, rows, {})
 
 
 class TransactionRepository(Repository):
+    def get_by_order(self, source_id: str, order_id: str) -> dict[str, Any] | None:
+        row = (
+            self.connection.execute(
+                select(transactions).where(
+                    transactions.c.source_id == source_id, transactions.c.order_id == order_id
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else dict(row)
+
+    def update(self, transaction_id: str, values: Mapping[str, Any]) -> None:
+        self.connection.execute(
+            update(transactions).where(transactions.c.id == transaction_id).values(**values)
+        )
+
     def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         with translate_integrity_errors():
             insert_rows(self.connection, transactions, rows, {})

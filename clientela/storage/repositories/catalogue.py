@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -60,6 +61,18 @@ class SourceRepository(Repository):
     def add(self, row: Mapping[str, Any]) -> None:
         with translate_integrity_errors():
             self.connection.execute(insert(sources), dict(row))
+
+    def get_by_write_key_hash(self, key_hash: str) -> dict[str, Any] | None:
+        return as_dict(
+            self.connection.execute(select(sources).where(sources.c.write_key_hash == key_hash))
+            .mappings()
+            .first()
+        )
+
+    def disable(self, source_id: str, when: datetime) -> None:
+        self.connection.execute(
+            update(sources).where(sources.c.id == source_id).values(disabled_at=when)
+        )
 
     def list(self) -> list[dict[str, Any]]:
         rows = self.connection.execute(select(sources).order_by(sources.c.name))

@@ -93,3 +93,27 @@ class IdentityRepository(Repository):
             query = query.where(identities.c.value > after_value)
         query = query.order_by(identities.c.value).limit(limit)
         return [dict(row) for row in self.connection.execute(query).mappings()]
+
+    def kinds_of(self, customer_ids: Sequence[str], kind: str) -> dict[str, set[str]]:
+        """Values of one identity kind held by each customer."""
+        found: dict[str, set[str]] = {}
+        rows = self.connection.execute(
+            select(identities.c.customer_id, identities.c.value).where(
+                identities.c.kind == kind, identities.c.customer_id.in_(list(customer_ids))
+            )
+        )
+        for owner, value in rows:
+            found.setdefault(owner, set()).add(value)
+        return found
+
+    def touch_keys(self, keys: Sequence[tuple[str, str]], seen_at: datetime) -> None:
+        for kind, value in keys:
+            self.connection.execute(
+                update(identities)
+                .where(
+                    identities.c.kind == kind,
+                    identities.c.value == value,
+                    identities.c.last_seen_at < seen_at,
+                )
+                .values(last_seen_at=seen_at)
+            )

@@ -1,0 +1,1 @@
+"""Identity resolution: deterministic stitching on ingest (probabilistic matching later)."""

@@ -1,0 +1,254 @@
+"""Deterministic identity stitching: find the person a message is about, or create them, and
+merge two profiles when one message proves they are the same person.
+
+Guard rails against over-merging:
+- values on the blocklist (shared test e-mails, all-zero documents, "undefined" ids) never link;
+- two profiles that each carry a different ``user_id`` are never merged on implicit evidence (a
+  shared e-mail or anonymous id): a user id names one account, so the message is attached to the
+  profile of its own ``user_id`` and the conflict is reported instead. Only ``alias``, which states
+  that two ids are one person, joins them;
+- the survivor of a merge is the oldest profile; the merge keeps a snapshot for an exact undo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from clientela.customers.profile import name_tokens
+from clientela.domain.actor import Actor, utcnow
+from clientela.domain.identity import IdentityKey
+from clientela.domain.ids import new_id
+from clientela.storage.uow import UnitOfWork
+
+__all__ = ["Resolution", "merge_profiles", "resolve"]
+
+DEFAULT_BLOCKLIST = frozenset(
+    {
+        "email:test@test.com",
+        "email:test@example.com",
+        "email:noreply@example.com",
+        "email:a@a.com",
+        "document:00000000000",
+        "document:11111111111",
+        "user_id:undefined",
+        "user_id:null",
+        "user_id:0",
+        "anonymous_id:undefined",
+        "anonymous_id:null",
+        "anonymous_id:0",
+    }
+)
+
+
+@dataclass
+class Resolution:
+    customer_id: str
+    created: bool = False
+    merged: list[str] = field(default_factory=list)
+    #: keys that point elsewhere and were not linked (kind only: no values in reports)
+    conflicts: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+
+
+def resolve(
+    uow: UnitOfWork,
+    keys: Sequence[IdentityKey],
+    *,
+    source_id: str,
+    seen_at: datetime,
+    actor: Actor,
+    blocklist: Iterable[str] = DEFAULT_BLOCKLIST,
+    reason: str = "identity",
+) -> Resolution:
+    """The customer these identities belong to, creating, linking or merging as needed."""
+    blocked_set = frozenset(blocklist)
+    usable = [key for key in dict.fromkeys(keys) if str(key) not in blocked_set]
+    blocked = [key.kind for key in keys if str(key) in blocked_set]
+    owners = uow.identities.owners_of((key.kind, key.value) for key in usable)
+    owner_ids = list(
+        dict.fromkeys(owners[(k.kind, k.value)] for k in usable if (k.kind, k.value) in owners)
+    )
+    if not owner_ids:
+        customer_id = _create_empty(uow, seen_at)
+        _link(uow, customer_id, usable, source_id, seen_at)
+        return Resolution(customer_id, created=True, blocked=blocked)
+    conflicts: list[str] = []
+    if len(owner_ids) == 1:
+        survivor = owner_ids[0]
+        merged: list[str] = []
+    else:
+        survivor, mergeable, refused = _plan_merge(
+            uow, owner_ids, usable, owners, explicit=reason == "alias"
+        )
+        merged = []
+        for other in mergeable:
+            merge_profiles(uow, survivor, other, reason=reason, actor=actor)
+            merged.append(other)
+        conflicts = [k.kind for k in usable if owners.get((k.kind, k.value)) in refused]
+    fresh = [k for k in usable if (k.kind, k.value) not in owners]
+    _link(uow, survivor, fresh, source_id, seen_at)
+    uow.identities.touch_keys(
+        [(k.kind, k.value) for k in usable if owners.get((k.kind, k.value)) in (survivor, *merged)],
+        seen_at,
+    )
+    return Resolution(survivor, merged=merged, conflicts=conflicts, blocked=blocked)
+
+
+def _plan_merge(
+    uow: UnitOfWork,
+    owner_ids: list[str],
+    keys: Sequence[IdentityKey],
+    owners: dict[tuple[str, str], str],
+    *,
+    explicit: bool,
+) -> tuple[str, list[str], set[str]]:
+    """Survivor, profiles to fold into it, and profiles refused (another account's user id).
+
+    ``explicit``: an ``alias`` call states that its two ids are one person, so it may join two
+    accounts; implicit evidence (a shared e-mail or anonymous id) may not.
+    """
+    profiles = {row["id"]: row for row in uow.customers.get_many(owner_ids)}
+    user_ids = uow.identities.kinds_of(owner_ids, "user_id")
+    message_user = next((k for k in keys if k.kind == "user_id"), None)
+    anchor_id = owners.get((message_user.kind, message_user.value)) if message_user else None
+    # Profiles with a different user id than the anchor's belong to other accounts.
+    anchor_users = user_ids.get(anchor_id, set()) if anchor_id else set()
+    candidates = sorted(owner_ids, key=lambda i: (profiles[i]["created_at"], i))
+    if anchor_id is None:
+        with_user = [i for i in candidates if user_ids.get(i)]
+        anchor_id = with_user[0] if with_user else candidates[0]
+        anchor_users = user_ids.get(anchor_id, set())
+    group = [anchor_id]
+    refused: set[str] = set()
+    for candidate in candidates:
+        if candidate == anchor_id:
+            continue
+        theirs = user_ids.get(candidate, set())
+        if not explicit and theirs and anchor_users and theirs != anchor_users:
+            refused.add(candidate)
+        else:
+            group.append(candidate)
+            anchor_users = anchor_users or theirs
+    survivor = min(group, key=lambda i: (profiles[i]["created_at"], i))
+    return survivor, [i for i in group if i != survivor], refused
+
+
+def _create_empty(uow: UnitOfWork, seen_at: datetime) -> str:
+    customer_id = new_id()
+    now = utcnow()
+    uow.customers.insert_many(
+        [
+            {
+                "id": customer_id,
+                "created_at": now,
+                "updated_at": now,
+                "attributes": {},
+                "field_observed": {},
+            }
+        ]
+    )
+    del seen_at
+    return customer_id
+
+
+def _link(
+    uow: UnitOfWork, customer_id: str, keys: Sequence[IdentityKey], source_id: str, seen: datetime
+) -> None:
+    uow.identities.insert_many(
+        [
+            {
+                "id": new_id(),
+                "customer_id": customer_id,
+                "kind": key.kind,
+                "value": key.value,
+                "source_id": source_id,
+                "verified": False,
+                "first_seen_at": seen,
+                "last_seen_at": seen,
+            }
+            for key in keys
+        ]
+    )
+
+
+def merge_profiles(
+    uow: UnitOfWork, survivor_id: str, merged_id: str, *, reason: str, actor: Actor
+) -> str:
+    """Fold ``merged_id`` into ``survivor_id``: rows re-pointed, empty fields filled, a snapshot
+    kept so the merge can be undone exactly. Returns the merge id."""
+    survivor = uow.customers.get(survivor_id)
+    merged = uow.customers.get(merged_id)
+    assert survivor is not None
+    assert merged is not None
+    moved = uow.merges.move_rows(merged_id, survivor_id)
+    filled: dict[str, Any] = {}
+    observed = dict(survivor.get("field_observed") or {})
+    for key, value in merged.items():
+        if key in _NOT_PROFILE or value in (None, [], {}):
+            continue
+        theirs = (merged.get("field_observed") or {}).get(key)
+        ours = observed.get(key)
+        if survivor.get(key) in (None, [], {}) or (theirs and ours and theirs > ours):
+            filled[key] = value
+            if theirs:
+                observed[key] = theirs
+    attributes = {**(merged.get("attributes") or {}), **(survivor.get("attributes") or {})}
+    now = utcnow()
+    uow.customers.update(
+        survivor_id,
+        {**filled, "attributes": attributes, "field_observed": observed, "updated_at": now},
+        expected_version=survivor["version"],
+    )
+    uow.customers.update(
+        merged_id,
+        {"status": "merged", "merged_into": survivor_id, "updated_at": now},
+        expected_version=merged["version"],
+    )
+    uow.customers.replace_name_tokens(survivor_id, name_tokens({**survivor, **filled}))
+    merge_id = new_id()
+    uow.merges.add(
+        {
+            "id": merge_id,
+            "survivor_id": survivor_id,
+            "merged_id": merged_id,
+            "reason": reason,
+            "score": None,
+            "actor": actor.label,
+            "snapshot": {
+                "survivor": _jsonable(survivor),
+                "merged": _jsonable(merged),
+                "moved": moved,
+            },
+            "created_at": now,
+        }
+    )
+    return merge_id
+
+
+_NOT_PROFILE = frozenset(
+    {
+        "id",
+        "status",
+        "merged_into",
+        "created_at",
+        "updated_at",
+        "version",
+        "attributes",
+        "field_observed",
+        "event_count",
+        "order_count",
+        "total_revenue_minor",
+        "first_seen_at",
+        "last_seen_at",
+        "first_order_at",
+        "last_order_at",
+        "quality_score",
+    }
+)
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in row.items()}

@@ -1,0 +1,1 @@
+"""Collection: the Segment-compatible tracking API and (soon) bulk imports."""

@@ -1,0 +1,470 @@
+"""Ingest tracking messages: validate, stitch identities, update profiles, store events, turn
+orders into transactions and consent into ledger entries — all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from clientela.attributes.service import registry as attribute_registry
+from clientela.audit import service as audit
+from clientela.customers.profile import name_tokens, provenance_values, stored_values
+from clientela.customers.service import validation_context
+from clientela.domain.actor import Actor, utcnow
+from clientela.domain.errors import InvalidValue, ValidationFailed
+from clientela.domain.fields import (
+    IDENTITY_FIELDS,
+    NAME_PARTS,
+    ProfileChanges,
+    ValidationContext,
+    validate_changes,
+)
+from clientela.domain.identity import IdentityKey, normalise_identity
+from clientela.domain.ids import new_id
+from clientela.domain.tracking import TrackingMessage, parse_message
+from clientela.identity.stitching import resolve
+from clientela.ingest.traits import profile_changes_from_traits
+from clientela.settings import Settings
+from clientela.storage.uow import UnitOfWork
+
+__all__ = ["IngestResult", "ingest_messages"]
+
+MAX_MESSAGE_BYTES = 32 * 1024
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    #: (index in the batch, code, message) of messages not stored
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)
+    #: (index, field, message) of traits kept on the event but not written to the profile
+    warnings: list[tuple[int, str, str]] = field(default_factory=list)
+    customers: set[str] = field(default_factory=set)
+
+
+def ingest_messages(
+    uow: UnitOfWork,
+    source: Mapping[str, Any],
+    messages: Sequence[Any],
+    *,
+    actor: Actor,
+    settings: Settings,
+    received_at: datetime,
+    default_type: str | None = None,
+    batch_sent_at: datetime | None = None,
+    sizes: Sequence[int] | None = None,
+    gpc: bool = False,
+    request_context: Mapping[str, Any] | None = None,
+) -> IngestResult:
+    result = IngestResult()
+    parsed: list[tuple[int, TrackingMessage]] = []
+    for index, raw in enumerate(messages):
+        if sizes is not None and sizes[index] > MAX_MESSAGE_BYTES:
+            result.rejected.append((index, "message_too_large", "a message is limited to 32 KB"))
+            continue
+        try:
+            parsed.append(
+                (
+                    index,
+                    parse_message(
+                        raw,
+                        default_type=default_type,
+                        received_at=received_at,
+                        batch_sent_at=batch_sent_at,
+                    ),
+                )
+            )
+        except InvalidValue as exc:
+            result.rejected.append((index, exc.code, exc.message))
+    source_id = str(source["id"])
+    known = uow.events.known_message_ids(source_id, [m.message_id for _, m in parsed])
+    registry = attribute_registry(uow)
+    declared = frozenset(registry)
+    context = validation_context(settings)
+    purposes = uow.purposes.ids_by_key()
+    events: list[dict[str, Any]] = []
+    orders: list[tuple[int, TrackingMessage, str, str]] = []
+    seen_in_batch: set[str] = set()
+    # Profiles merged away during this batch: rows still to be written follow their survivor.
+    redirect: dict[str, str] = {}
+
+    def current(customer_id: str) -> str:
+        while customer_id in redirect:
+            customer_id = redirect[customer_id]
+        return customer_id
+
+    # Event-time order makes the outcome independent of arrival order within a batch.
+    for index, message in sorted(parsed, key=lambda p: (p[1].occurred_at, p[1].message_id)):
+        if message.message_id in known or message.message_id in seen_in_batch:
+            result.duplicates += 1
+            continue
+        seen_in_batch.add(message.message_id)
+        changes, keys, warnings = _identify(message, registry, declared, context, settings)
+        result.warnings.extend((index, name, text) for name, text in warnings)
+        resolution = resolve(
+            uow,
+            keys,
+            source_id=source_id,
+            seen_at=message.occurred_at,
+            actor=actor,
+            reason="alias" if message.type == "alias" else "identity",
+        )
+        customer_id = resolution.customer_id
+        for merged_id in resolution.merged:
+            redirect[merged_id] = customer_id
+        result.customers.add(customer_id)
+        if resolution.conflicts:
+            result.warnings.append(
+                (
+                    index,
+                    "userId",
+                    "identities of another account were not linked: "
+                    + ", ".join(sorted(set(resolution.conflicts))),
+                )
+            )
+        if changes:
+            _apply_traits(uow, customer_id, changes, message, source_id, actor)
+        events.append(_event_row(message, customer_id, source_id, received_at, request_context))
+        if message.type == "track":
+            orders.append((index, message, customer_id, events[-1]["id"]))
+        _consent(uow, message, customer_id, source_id, purposes, gpc, request_context)
+        result.accepted += 1
+    for event in events:
+        event["customer_id"] = current(event["customer_id"])
+    uow.events.insert_many(events)
+    for index, message, customer_id, event_id in orders:  # after their events exist
+        _commerce(uow, message, current(customer_id), source_id, event_id, settings, index, result)
+    result.customers = {current(customer_id) for customer_id in result.customers}
+    if result.customers:
+        uow.customers.refresh_activity(sorted(result.customers))
+        audit.record(uow, actor, "ingest.write", sorted(result.customers), ["events"])
+    return result
+
+
+def _identify(
+    message: TrackingMessage,
+    registry: Mapping[str, Any],
+    declared: frozenset[str],
+    context: ValidationContext,
+    settings: Settings,
+) -> tuple[dict[str, Any], list[IdentityKey], list[tuple[str, str]]]:
+    """Profile changes (valid ones only) and identity keys of a message, with trait warnings."""
+    keys: list[IdentityKey] = []
+    warnings: list[tuple[str, str]] = []
+    if message.user_id:
+        keys.append(IdentityKey("user_id", message.user_id))
+    if message.anonymous_id:
+        keys.append(IdentityKey("anonymous_id", message.anonymous_id))
+    if message.type == "alias" and message.previous_id:
+        # previousId is whatever id the person had before: anonymous or an older user id.
+        keys.append(IdentityKey("anonymous_id", message.previous_id))
+        keys.append(IdentityKey("user_id", message.previous_id))
+    changes: dict[str, Any] = {}
+    if message.type == "identify":
+        wanted = profile_changes_from_traits(message.traits, declared)
+        changes = _valid_part(wanted, registry, context, warnings)
+        for name, kind in IDENTITY_FIELDS.items():
+            if changes.get(name):
+                keys.append(IdentityKey(kind, changes[name]))
+    elif message.context.get("traits") and isinstance(message.context["traits"], dict):
+        # Other calls may carry the person's e-mail in context.traits: an identity, not a change.
+        email = message.context["traits"].get("email")
+        if isinstance(email, str):
+            try:
+                keys.append(normalise_identity("email", email, region=settings.default_region))
+            except InvalidValue:
+                warnings.append(("context.traits.email", "not a valid e-mail address"))
+    return changes, keys, warnings
+
+
+def _valid_part(
+    wanted: dict[str, Any],
+    registry: Mapping[str, Any],
+    context: ValidationContext,
+    warnings: list[tuple[str, str]],
+) -> dict[str, Any]:
+    """Validate traits as the REST API would; drop (and report) the ones that fail."""
+    try:
+        changes = validate_changes(wanted, context=context, registry=registry)
+    except ValidationFailed as exc:
+        bad = {error.field.split(".")[0] for error in exc.errors}
+        bad_attributes = {
+            error.field.split(".", 1)[1]
+            for error in exc.errors
+            if error.field.startswith("attributes.")
+        }
+        warnings.extend((f"traits.{error.field}", error.message) for error in exc.errors)
+        kept = {k: v for k, v in wanted.items() if k not in bad or k == "attributes"}
+        if "attributes" in kept:
+            kept["attributes"] = {
+                k: v for k, v in kept["attributes"].items() if k not in bad_attributes
+            }
+        try:
+            changes = validate_changes(kept, context=context, registry=registry)
+        except ValidationFailed:
+            return {}
+    merged = dict(changes.fields)
+    if changes.attributes:
+        merged["attributes"] = changes.attributes
+    return merged
+
+
+def _apply_traits(
+    uow: UnitOfWork,
+    customer_id: str,
+    changes: dict[str, Any],
+    message: TrackingMessage,
+    source_id: str,
+    actor: Actor,
+) -> None:
+    """Last write wins by event time: a field is set only by an observation newer than the one
+    that set it, so the order messages arrive in does not matter."""
+    row = uow.customers.get(customer_id)
+    assert row is not None
+    observed = dict(row.get("field_observed") or {})
+    stamp = [message.occurred_at.isoformat(), message.message_id]
+    fields: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key == "attributes":
+            continue
+        if observed.get(key) is None or observed[key] < stamp:
+            fields[key] = value
+            observed[key] = stamp
+    attributes: dict[str, Any] = {}
+    for key, value in (changes.get("attributes") or {}).items():
+        path = f"attributes.{key}"
+        if observed.get(path) is None or observed[path] < stamp:
+            attributes[key] = value
+            observed[path] = stamp
+    if not fields and not attributes:
+        return
+    applied = ProfileChanges(fields, attributes)
+    values = stored_values(applied, row.get("attributes") or {})
+    values.update(field_observed=observed, updated_at=utcnow())
+    uow.customers.update(customer_id, values, expected_version=row["version"])
+    if any(key in fields for key in (*NAME_PARTS, "full_name")):
+        uow.customers.replace_name_tokens(customer_id, name_tokens({**row, **values}))
+    uow.provenance.insert_many(
+        [
+            {
+                "customer_id": customer_id,
+                "source_id": source_id,
+                "actor": actor.label,
+                "fields": provenance_values(applied),
+                "observed_at": message.occurred_at,
+                "recorded_at": utcnow(),
+            }
+        ]
+    )
+
+
+def _event_row(
+    message: TrackingMessage,
+    customer_id: str,
+    source_id: str,
+    received_at: datetime,
+    request_context: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    known = {
+        "type",
+        "messageId",
+        "userId",
+        "anonymousId",
+        "event",
+        "name",
+        "properties",
+        "traits",
+        "context",
+        "timestamp",
+        "sentAt",
+        "originalTimestamp",
+        "writeKey",
+    }
+    context = dict(message.context)
+    extra = {k: v for k, v in message.raw.items() if k not in known}
+    if extra:
+        context["_extra"] = extra  # unknown fields are kept, not dropped
+    if request_context:
+        context.setdefault("ip", request_context.get("ip"))
+        context.setdefault("userAgent", request_context.get("user_agent"))
+    properties = message.traits if message.type in ("identify", "group") else message.properties
+    if message.type == "group":
+        properties = {"groupId": message.group_id, **properties}
+    if message.type == "alias":
+        properties = {"previousId": message.previous_id}
+    return {
+        "id": new_id(),
+        "customer_id": customer_id,
+        "source_id": source_id,
+        "message_id": message.message_id,
+        "type": message.type,
+        "name": message.name,
+        "anonymous_id": message.anonymous_id,
+        "user_id": message.user_id,
+        "properties": properties,
+        "context": context,
+        "occurred_at": message.occurred_at,
+        "received_at": received_at,
+        "sent_at": message.sent_at,
+    }
+
+
+def _minor(value: Any, exponent: int) -> int:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise InvalidValue("is not an amount", "invalid_amount") from None
+    if not amount.is_finite() or amount < 0:
+        raise InvalidValue("must be a positive amount", "invalid_amount")
+    return int((amount * (10**exponent)).to_integral_value())
+
+
+def _commerce(
+    uow: UnitOfWork,
+    message: TrackingMessage,
+    customer_id: str,
+    source_id: str,
+    event_id: str,
+    settings: Settings,
+    index: int,
+    result: IngestResult,
+) -> None:
+    """Segment e-commerce spec: Order Completed becomes a transaction, Order Refunded updates it."""
+    properties = message.properties
+    if message.name not in ("Order Completed", "Order Refunded"):
+        return
+    order_id = properties.get("order_id") or properties.get("orderId")
+    if not isinstance(order_id, str | int) or isinstance(order_id, bool) or not str(order_id):
+        result.warnings.append((index, "properties.order_id", "an order needs order_id"))
+        return
+    order_id = str(order_id)[:200]
+    existing = uow.transactions.get_by_order(source_id, order_id)
+    now = utcnow()
+    try:
+        if message.name == "Order Completed":
+            if existing is not None:
+                return
+            amount = properties.get("total", properties.get("revenue"))
+            currency = str(properties.get("currency") or settings.currency).upper()[:3]
+            uow.transactions.insert_many(
+                [
+                    {
+                        "id": new_id(),
+                        "customer_id": customer_id,
+                        "source_id": source_id,
+                        "order_id": order_id,
+                        "status": "completed",
+                        "occurred_at": message.occurred_at,
+                        "amount_minor": _minor(
+                            amount if amount is not None else 0, settings.currency_exponent
+                        ),
+                        "refunded_minor": 0,
+                        "currency": currency,
+                        "items": properties.get("products")
+                        if isinstance(properties.get("products"), list)
+                        else [],
+                        "channel": _short(properties.get("channel")),
+                        "payment_method": _short(properties.get("payment_method")),
+                        "event_id": event_id,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                ]
+            )
+        elif existing is not None:
+            refunded = properties.get("total", properties.get("revenue"))
+            refunded_minor = (
+                existing["amount_minor"]
+                if refunded is None
+                else min(existing["amount_minor"], _minor(refunded, settings.currency_exponent))
+            )
+            status = (
+                "refunded" if refunded_minor >= existing["amount_minor"] else "partially_refunded"
+            )
+            uow.transactions.update(
+                existing["id"],
+                {"status": status, "refunded_minor": refunded_minor, "updated_at": now},
+            )
+        else:
+            result.warnings.append((index, "properties.order_id", "no such order to refund"))
+    except InvalidValue as exc:
+        result.warnings.append((index, "properties.total", exc.message))
+
+
+def _short(value: Any) -> str | None:
+    return value[:20] if isinstance(value, str) and value else None
+
+
+def _consent(
+    uow: UnitOfWork,
+    message: TrackingMessage,
+    customer_id: str,
+    source_id: str,
+    purposes: Mapping[str, str],
+    gpc: bool,
+    request_context: Mapping[str, Any] | None,
+) -> None:
+    """``context.consent.categoryPreferences`` and the Sec-GPC header, into the consent ledger."""
+    evidence_base = {
+        "message_id": message.message_id,
+        "ip": (request_context or {}).get("ip"),
+        "user_agent": (request_context or {}).get("user_agent"),
+    }
+    rows: list[dict[str, Any]] = []
+    consent = message.context.get("consent")
+    preferences = consent.get("categoryPreferences") if isinstance(consent, dict) else None
+    if isinstance(preferences, dict):
+        for category, allowed in preferences.items():
+            if category in purposes and isinstance(allowed, bool):
+                rows.append(
+                    _consent_row(
+                        customer_id,
+                        purposes[category],
+                        "grant" if allowed else "deny",
+                        "opt_in",
+                        {**evidence_base, "mechanism": "categoryPreferences"},
+                        source_id,
+                        message.occurred_at,
+                    )
+                )
+    if gpc and "sale_sharing" in purposes:
+        rows.append(
+            _consent_row(
+                customer_id,
+                purposes["sale_sharing"],
+                "deny",
+                "opt_out",
+                {**evidence_base, "signal": "Sec-GPC: 1"},
+                source_id,
+                message.occurred_at,
+            )
+        )
+    uow.consents.append_many(rows)
+
+
+def _consent_row(
+    customer_id: str,
+    purpose_id: str,
+    action: str,
+    mechanism: str,
+    evidence: dict[str, Any],
+    source_id: str,
+    occurred_at: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "customer_id": customer_id,
+        "purpose_id": purpose_id,
+        "action": action,
+        "mechanism": mechanism,
+        "lawful_basis": "consent",
+        "evidence": evidence,
+        "source_id": source_id,
+        "occurred_at": occurred_at,
+        "recorded_at": utcnow(),
+    }
