@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import sys
+import time
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +15,7 @@ from rich.table import Table
 from clientela import __version__
 from clientela.cli.common import (
     console,
+    errors,
     handle_errors,
     open_store,
     print_plain,
@@ -46,6 +48,11 @@ app.add_typer(db_app, name="db")
 app.add_typer(customers_app, name="customers")
 app.add_typer(apikeys_app, name="apikeys")
 app.add_typer(sources_app, name="sources")
+import_app = typer.Typer(
+    help="Import exports of other systems (CSV, TSV, JSON Lines, XLSX, Parquet).",
+    no_args_is_help=True,
+)
+app.add_typer(import_app, name="import")
 
 
 def _version(value: bool) -> None:
@@ -437,6 +444,115 @@ def sources_disable(name: str) -> None:
         revoke_source(uow, name, actor=Actor.cli())
         uow.commit()
     console.print(f"Disabled {name}.")
+
+
+# --- import -----------------------------------------------------------------------------------
+
+
+def _count_rows(path: Path) -> int | None:
+    """Rows in a text file, for the progress bar's ETA (None when unknown)."""
+    if path.is_file() and path.suffix.lower() in (
+        ".csv",
+        ".tsv",
+        ".txt",
+        ".jsonl",
+        ".ndjson",
+        ".json",
+    ):
+        with path.open("rb") as handle:
+            return max(
+                0,
+                sum(1 for _ in handle)
+                - (0 if path.suffix.lower() in (".jsonl", ".ndjson", ".json") else 1),
+            )
+    return None
+
+
+@import_app.command("customers")
+@handle_errors
+def import_customers_command(
+    file: Path,
+    source: Annotated[str, typer.Option(help="Name of the source the rows come from.")] = "import",
+    mapping: Annotated[
+        Path | None, typer.Option(help='JSON file: {"columns": {"Header": "field"}}')
+    ] = None,
+    id_column: Annotated[
+        str | None,
+        typer.Option(help="Column holding the other system's id (identity external:SOURCE)."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Validate and count; store nothing.")] = False,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Where to write refused rows (default FILE.rejects.csv).")
+    ] = None,
+    file_format: Annotated[
+        str | None, typer.Option("--format", help="csv, tsv, jsonl, xlsx or parquet")
+    ] = None,
+) -> None:
+    """Import customers: every row validated and stitched like the API; refused rows go to a
+    reject file with their row number and reason. Exit 0 when the file was processed."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from clientela.ingest.imports import import_customers
+    from clientela.ingest.mapping import load_mapping_file
+
+    overrides = load_mapping_file(mapping) if mapping else None
+    total = _count_rows(file)
+    with (
+        open_store() as store,
+        Progress(
+            TextColumn("[bold]importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]} rows/s"),
+            TimeRemainingColumn(),
+            console=errors,
+            transient=True,
+        ) as progress,
+    ):
+        task = progress.add_task("rows", total=total, rate="-")
+        started = time.monotonic()
+
+        def advance(rows: int) -> None:
+            progress.advance(task, rows)
+            done = progress.tasks[0].completed
+            progress.update(task, rate=f"{done / max(time.monotonic() - started, 1e-6):,.0f}")
+
+        summary = import_customers(
+            store,
+            file,
+            settings=settings(),
+            actor=Actor.cli(),
+            source=source,
+            mapping_overrides=overrides,
+            id_column=id_column,
+            dry_run=dry_run,
+            reject_path=rejects,
+            file_format=file_format,
+            on_progress=advance,
+        )
+    table = Table("", "", show_header=False)
+    table.add_row(
+        "file",
+        f"{summary.format} ({summary.encoding or '-'}, delimiter {summary.delimiter!r})"
+        if summary.delimiter
+        else summary.format,
+    )
+    table.add_row("columns", ", ".join(f"{h} → {t}" for h, t in summary.mapping.items()))
+    if summary.unmapped:
+        table.add_row("not imported", ", ".join(summary.unmapped))
+    for label in ("rows", "created", "updated", "unchanged", "merged", "rejected"):
+        table.add_row(label, str(getattr(summary, label)))
+    if summary.reject_file:
+        table.add_row("reject file", summary.reject_file)
+    if summary.dry_run:
+        table.add_row("dry run", "nothing was stored")
+    console.print(table)
 
 
 def main() -> None:

@@ -75,6 +75,33 @@ def _chunks(records: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Ma
         yield chunk
 
 
+def checked_chunks(
+    records: Iterable[Mapping[str, Any]],
+    context: ValidationContext,
+    registry: Mapping[str, AttributeDefinition],
+    *,
+    chunk_size: int,
+    workers: int,
+) -> Iterator[tuple[list[Mapping[str, Any]], list[CheckedRecord]]]:
+    """Chunks of records with their validation, in order; with ``workers`` > 1 the next chunks
+    are validated in worker processes while the caller writes the current one."""
+    if workers <= 1:
+        for chunk in _chunks(records, chunk_size):
+            yield chunk, check_records(chunk, context, registry)
+        return
+    spawn = multiprocessing.get_context("spawn")  # no inherited connections or threads
+    with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
+        pending: deque[tuple[list[Mapping[str, Any]], Future[list[_Plain]]]] = deque()
+        for chunk in _chunks(records, chunk_size):
+            pending.append((chunk, pool.submit(_check_plain, chunk, context, registry)))
+            if len(pending) > workers:
+                done_chunk, future = pending.popleft()
+                yield done_chunk, _from_plain(future.result())
+        while pending:
+            done_chunk, future = pending.popleft()
+            yield done_chunk, _from_plain(future.result())
+
+
 def create_in_chunks(
     store: Store,
     records: Iterable[Mapping[str, Any]],
@@ -93,9 +120,9 @@ def create_in_chunks(
     context = validation_context(settings)
     total = BulkResult()
     offset = 0
-
-    def store_chunk(chunk: Sequence[Mapping[str, Any]], checked: Sequence[CheckedRecord]) -> None:
-        nonlocal offset
+    for chunk, checked in checked_chunks(
+        records, context, registry, chunk_size=chunk_size, workers=workers
+    ):
         with store.unit_of_work() as uow:
             result = create_customers(
                 uow, chunk, actor=actor, settings=settings, source=source, checked=checked
@@ -108,21 +135,4 @@ def create_in_chunks(
         offset += len(chunk)
         if on_chunk is not None:
             on_chunk(len(chunk), result)
-
-    if workers <= 1:
-        for chunk in _chunks(records, chunk_size):
-            store_chunk(chunk, check_records(chunk, context, registry))
-        return total
-
-    spawn = multiprocessing.get_context("spawn")  # no inherited connections or threads
-    with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
-        pending: deque[tuple[list[Mapping[str, Any]], Future[list[_Plain]]]] = deque()
-        for chunk in _chunks(records, chunk_size):
-            pending.append((chunk, pool.submit(_check_plain, chunk, context, registry)))
-            if len(pending) > workers:
-                done_chunk, future = pending.popleft()
-                store_chunk(done_chunk, _from_plain(future.result()))
-        while pending:
-            done_chunk, future = pending.popleft()
-            store_chunk(done_chunk, _from_plain(future.result()))
     return total

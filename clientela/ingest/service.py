@@ -12,14 +12,12 @@ from typing import Any
 
 from clientela.attributes.service import registry as attribute_registry
 from clientela.audit import service as audit
-from clientela.customers.profile import name_tokens, provenance_values, stored_values
+from clientela.customers.observations import apply_observation
 from clientela.customers.service import validation_context
 from clientela.domain.actor import Actor, utcnow
 from clientela.domain.errors import InvalidValue, ValidationFailed
 from clientela.domain.fields import (
     IDENTITY_FIELDS,
-    NAME_PARTS,
-    ProfileChanges,
     ValidationContext,
     validate_changes,
 )
@@ -222,44 +220,15 @@ def _apply_traits(
     source_id: str,
     actor: Actor,
 ) -> None:
-    """Last write wins by event time: a field is set only by an observation newer than the one
-    that set it, so the order messages arrive in does not matter."""
-    row = uow.customers.get(customer_id)
-    assert row is not None
-    observed = dict(row.get("field_observed") or {})
-    stamp = [message.occurred_at.isoformat(), message.message_id]
-    fields: dict[str, Any] = {}
-    for key, value in changes.items():
-        if key == "attributes":
-            continue
-        if observed.get(key) is None or observed[key] < stamp:
-            fields[key] = value
-            observed[key] = stamp
-    attributes: dict[str, Any] = {}
-    for key, value in (changes.get("attributes") or {}).items():
-        path = f"attributes.{key}"
-        if observed.get(path) is None or observed[path] < stamp:
-            attributes[key] = value
-            observed[path] = stamp
-    if not fields and not attributes:
-        return
-    applied = ProfileChanges(fields, attributes)
-    values = stored_values(applied, row.get("attributes") or {})
-    values.update(field_observed=observed, updated_at=utcnow())
-    uow.customers.update(customer_id, values, expected_version=row["version"])
-    if any(key in fields for key in (*NAME_PARTS, "full_name")):
-        uow.customers.replace_name_tokens(customer_id, name_tokens({**row, **values}))
-    uow.provenance.insert_many(
-        [
-            {
-                "customer_id": customer_id,
-                "source_id": source_id,
-                "actor": actor.label,
-                "fields": provenance_values(applied),
-                "observed_at": message.occurred_at,
-                "recorded_at": utcnow(),
-            }
-        ]
+    """Last write wins by event time (see ``apply_observation``)."""
+    apply_observation(
+        uow,
+        customer_id,
+        changes,
+        stamp=[message.occurred_at.isoformat(), message.message_id],
+        observed_at=message.occurred_at,
+        source_id=source_id,
+        actor=actor,
     )
 
 

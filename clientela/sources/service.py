@@ -7,7 +7,7 @@ from clientela.domain.errors import NotFound
 from clientela.domain.ids import new_id
 from clientela.storage.uow import UnitOfWork
 
-__all__ = ["BUILT_IN_SOURCES", "ensure_built_in_sources", "source_id"]
+__all__ = ["BUILT_IN_SOURCES", "ensure_built_in_sources", "ensure_source", "source_id"]
 
 #: name -> (kind, trust rank). Manual corrections by people outrank automated feeds.
 BUILT_IN_SOURCES: dict[str, tuple[str, int]] = {
@@ -41,6 +41,14 @@ def create_source(uow: UnitOfWork, name: str, kind: str, trust_rank: int) -> str
         }
     )
     return identifier
+
+
+def ensure_source(uow: UnitOfWork, name: str, *, kind: str, trust_rank: int = 40) -> str:
+    """The id of the source called ``name``, created on first use (imports name their source)."""
+    row = uow.sources.get_by_name(name)
+    if row is not None:
+        return str(row["id"])
+    return create_source(uow, name, kind, trust_rank)
 
 
 def ensure_built_in_sources(uow: UnitOfWork) -> None:

@@ -94,3 +94,14 @@ def test_sources_create_print_key_outputs_only_the_key(cli: CliRunner) -> None:
     assert again.exit_code == 1 and "exists" in again.output
     assert cli.invoke(app, ["sources", "disable", "website"]).exit_code == 0
     assert "website" in cli.invoke(app, ["sources", "list"]).stdout
+
+
+def test_import_exit_codes(cli: CliRunner, tmp_path: Path) -> None:
+    cli.invoke(app, ["init"])
+    good = tmp_path / "people.csv"
+    good.write_text("nome,email\nAna,ana@example.com\nBeto,not-an-email\n", encoding="utf-8")
+    result = cli.invoke(app, ["import", "customers", str(good), "--source", "crm"])
+    assert result.exit_code == 0, result.output
+    assert "rejected" in result.stdout and (tmp_path / "people.rejects.csv").exists()
+    missing = cli.invoke(app, ["import", "customers", str(tmp_path / "nope.csv")])
+    assert missing.exit_code == 1 and "Traceback" not in missing.output
