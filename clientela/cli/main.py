@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -468,6 +470,37 @@ def _count_rows(path: Path) -> int | None:
     return None
 
 
+@contextmanager
+def _progress(total: int | None) -> Iterator[Callable[[int], None]]:
+    """A Rich progress bar with rows/s and time left, on stderr (stdout stays for results)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(
+        TextColumn("[bold]importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]} rows/s"),
+        TimeRemainingColumn(),
+        console=errors,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("rows", total=total, rate="-")
+        started = time.monotonic()
+
+        def advance(rows: int) -> None:
+            progress.advance(task, rows)
+            done = progress.tasks[0].completed
+            progress.update(task, rate=f"{done / max(time.monotonic() - started, 1e-6):,.0f}")
+
+        yield advance
+
+
 @import_app.command("customers")
 @handle_errors
 def import_customers_command(
@@ -490,39 +523,12 @@ def import_customers_command(
 ) -> None:
     """Import customers: every row validated and stitched like the API; refused rows go to a
     reject file with their row number and reason. Exit 0 when the file was processed."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
     from clientela.ingest.imports import import_customers
     from clientela.ingest.mapping import load_mapping_file
 
     overrides = load_mapping_file(mapping) if mapping else None
     total = _count_rows(file)
-    with (
-        open_store() as store,
-        Progress(
-            TextColumn("[bold]importing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]} rows/s"),
-            TimeRemainingColumn(),
-            console=errors,
-            transient=True,
-        ) as progress,
-    ):
-        task = progress.add_task("rows", total=total, rate="-")
-        started = time.monotonic()
-
-        def advance(rows: int) -> None:
-            progress.advance(task, rows)
-            done = progress.tasks[0].completed
-            progress.update(task, rate=f"{done / max(time.monotonic() - started, 1e-6):,.0f}")
-
+    with open_store() as store, _progress(total) as advance:
         summary = import_customers(
             store,
             file,
@@ -553,6 +559,79 @@ def import_customers_command(
     if summary.dry_run:
         table.add_row("dry run", "nothing was stored")
     console.print(table)
+
+
+def _import_activity(
+    kind: str,
+    file: Path,
+    source: str,
+    id_column: str | None,
+    rejects: Path | None,
+    file_format: str | None,
+) -> None:
+    from clientela.ingest.activity_import import import_activity
+
+    with open_store() as store, _progress(_count_rows(file)) as advance:
+        summary = import_activity(
+            store,
+            file,
+            kind=kind,
+            settings=settings(),
+            actor=Actor.cli(),
+            source=source,
+            id_column=id_column,
+            reject_path=rejects,
+            file_format=file_format,
+            on_progress=advance,
+        )
+    table = Table("", "", show_header=False)
+    for label in ("rows", "stored", "duplicates", "customers_created", "rejected"):
+        table.add_row(label.replace("_", " "), str(getattr(summary, label)))
+    if summary.reject_file:
+        table.add_row("reject file", summary.reject_file)
+    console.print(table)
+
+
+SourceOption = Annotated[str, typer.Option(help="Name of the source the rows come from.")]
+IdColumn = Annotated[
+    str | None,
+    typer.Option(
+        help="Column with the other system's customer id (identity "
+        "external:SOURCE); default: an e-mail column."
+    ),
+]
+RejectsOption = Annotated[Path | None, typer.Option(help="Where to write refused rows.")]
+FormatOption = Annotated[
+    str | None, typer.Option("--format", help="csv, tsv, jsonl, xlsx or parquet")
+]
+
+
+@import_app.command("transactions")
+@handle_errors
+def import_transactions_command(
+    file: Path,
+    source: SourceOption = "import",
+    id_column: IdColumn = None,
+    rejects: RejectsOption = None,
+    file_format: FormatOption = None,
+) -> None:
+    """Import orders: columns for the person, date, amount (and optionally quantity, order id,
+    currency). People not yet known are created with their id."""
+    _import_activity("transactions", file, source, id_column, rejects, file_format)
+
+
+@import_app.command("events")
+@handle_errors
+def import_events_command(
+    file: Path,
+    source: SourceOption = "import",
+    id_column: IdColumn = None,
+    rejects: RejectsOption = None,
+    file_format: FormatOption = None,
+) -> None:
+    """Import events: columns for the person, date and event name; other columns become the
+    event's properties."""
+    _import_activity("events", file, source, id_column, rejects, file_format)
 
 
 def main() -> None:

@@ -114,3 +114,51 @@ def test_unreadable_files_are_refused(store: Store, tmp_path: Path) -> None:
     (tmp_path / "empty.csv").write_text("", encoding="utf-8")
     with pytest.raises(BadRequest):
         run(store, tmp_path / "empty.csv")
+
+
+def test_transactions_by_external_id_create_people_once(store: Store, tmp_path: Path) -> None:
+    from clientela.ingest.activity_import import import_activity
+
+    path = tmp_path / "cdnow.csv"
+    path.write_text(
+        "customer_id,occurred_at,amount,quantity\n"
+        '1,1997-01-01,11.77,1\n1,1997-01-18,17.76,1\n2,1997-01-02,"12,00",2\n'
+        "3,not-a-date,5.00,1\n4,1997-03-01,-3,1\n",
+        encoding="utf-8",
+    )
+    summary = import_activity(
+        store,
+        path,
+        kind="transactions",
+        settings=Settings(),
+        actor=actor(),
+        source="cdnow",
+        id_column="customer_id",
+    )
+    assert (summary.stored, summary.customers_created, summary.rejected) == (3, 2, 2)
+    again = import_activity(
+        store,
+        path,
+        kind="transactions",
+        settings=Settings(),
+        actor=actor(),
+        source="cdnow",
+        id_column="customer_id",
+    )
+    assert (again.stored, again.duplicates, again.customers_created) == (0, 3, 0)
+    with store.unit_of_work(write=False) as uow:
+        customer = uow.identities.owner_of("external:cdnow", "1") or ""
+        profile = uow.customers.get(customer)
+    assert profile is not None
+    assert (profile["order_count"], profile["total_revenue_minor"]) == (2, 2953)
+
+
+def test_events_import(store: Store, tmp_path: Path) -> None:
+    from clientela.ingest.activity_import import import_activity
+
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "email,event,date,plan\nev@example.com,Signed Up,2026-01-02,pro\n", encoding="utf-8"
+    )
+    summary = import_activity(store, path, kind="events", settings=Settings(), actor=actor())
+    assert (summary.stored, summary.customers_created) == (1, 1)

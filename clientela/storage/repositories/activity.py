@@ -59,6 +59,19 @@ class TransactionRepository(Repository):
         )
         return None if row is None else dict(row)
 
+    def known_order_ids(self, source_id: str, order_ids: Sequence[str]) -> set[str]:
+        known: set[str] = set()
+        unique = list(dict.fromkeys(order_ids))
+        for start in range(0, len(unique), 900):
+            rows = self.connection.execute(
+                select(transactions.c.order_id).where(
+                    transactions.c.source_id == source_id,
+                    transactions.c.order_id.in_(unique[start : start + 900]),
+                )
+            )
+            known.update(rows.scalars())
+        return known
+
     def update(self, transaction_id: str, values: Mapping[str, Any]) -> None:
         self.connection.execute(
             update(transactions).where(transactions.c.id == transaction_id).values(**values)
