@@ -18,7 +18,7 @@ from sqlalchemy import JSON, Boolean, Connection, Date, Table
 
 from clientela.storage.types import UTCDateTime
 
-__all__ = ["cursor", "fetch_all", "scalar", "select_rows"]
+__all__ = ["cursor", "db_datetime", "execute_many", "fetch_all", "scalar", "select_rows"]
 
 Converter = Callable[[Any], Any]
 
@@ -119,6 +119,25 @@ def fetch_all(connection: Connection, sql: str, params: Sequence[Any]) -> list[t
         return list(db.fetchall())
     finally:
         db.close()
+
+
+def execute_many(connection: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """A statement with ``?`` placeholders for each row; values already as the driver wants them
+    (see ``db_datetime``)."""
+    if not rows:
+        return
+    db = cursor(connection)
+    try:
+        db.executemany(placeholders(connection, sql), [tuple(row) for row in rows])
+    finally:
+        db.close()
+
+
+def db_datetime(connection: Connection, value: datetime) -> Any:
+    """A timestamp as the UTCDateTime column stores it on this engine."""
+    if connection.dialect.name == "sqlite":
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
 
 
 def scalar(connection: Connection, sql: str, params: Sequence[Any]) -> Any:

@@ -30,14 +30,15 @@ class IdentityRepository(Repository):
         for kind, values in values_by_kind.items():
             # kind = ? AND value IN (...) is an index seek per value on (kind, value).
             for start in range(0, len(values), 900):
-                rows = self.connection.execute(
-                    select(identities.c.value, identities.c.customer_id).where(
-                        identities.c.kind == kind,
-                        identities.c.value.in_(values[start : start + 900]),
-                    )
+                chunk = values[start : start + 900]
+                marks = ", ".join("?" for _ in chunk)
+                sql = (  # only placeholders are formatted in
+                    "SELECT value, customer_id FROM identities "  # noqa: S608
+                    f"WHERE kind = ? AND value IN ({marks})"
                 )
+                rows = raw.fetch_all(self.connection, sql, (kind, *chunk))
                 for value, owner in rows:
-                    found[(kind, value)] = owner
+                    found[(kind, value)] = str(owner)
         return found
 
     def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -107,13 +108,10 @@ class IdentityRepository(Repository):
         return found
 
     def touch_keys(self, keys: Sequence[tuple[str, str]], seen_at: datetime) -> None:
-        for kind, value in keys:
-            self.connection.execute(
-                update(identities)
-                .where(
-                    identities.c.kind == kind,
-                    identities.c.value == value,
-                    identities.c.last_seen_at < seen_at,
-                )
-                .values(last_seen_at=seen_at)
-            )
+        when = raw.db_datetime(self.connection, seen_at)
+        raw.execute_many(
+            self.connection,
+            "UPDATE identities SET last_seen_at = ? WHERE kind = ? AND value = ? "
+            "AND last_seen_at < ?",
+            [(when, kind, value, when) for kind, value in keys],
+        )
