@@ -65,6 +65,10 @@ class RequestContext:
         """Run a use case in a write transaction, committed when it returns."""
         return await run_in_threadpool(self._run, True, scope, use_case)
 
+    def require(self, scope: str) -> None:
+        """Refuse (403) a key without ``scope``."""
+        self._check_scope(scope)
+
     def _check_scope(self, scope: str) -> None:
         if scope not in self.actor.scopes and "admin" not in self.actor.scopes:
             raise Forbidden(f"This API key lacks the {scope!r} scope.")

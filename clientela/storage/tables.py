@@ -327,3 +327,18 @@ merges = Table(
 )
 Index("ix_merges_survivor", merges.c.survivor_id)
 Index("ix_merges_merged", merges.c.merged_id)
+
+imports = Table(
+    "imports",
+    metadata,
+    _id(),
+    Column("kind", String(20), nullable=False),  # customers, transactions, events
+    Column("source", String(100), nullable=False),
+    Column("file_name", String(255), nullable=False),
+    Column("status", String(16), nullable=False),  # running, done, failed
+    Column("actor", String(120), nullable=False),
+    Column("summary", JSONType),
+    Column("reject_file", String(500)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+)

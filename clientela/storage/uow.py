@@ -22,6 +22,7 @@ from clientela.storage.repositories.activity import (
 from clientela.storage.repositories.catalogue import AttributeRepository, SourceRepository
 from clientela.storage.repositories.customers import CustomerRepository
 from clientela.storage.repositories.identities import IdentityRepository
+from clientela.storage.repositories.imports import ImportRepository
 from clientela.storage.repositories.merges import MergeRepository
 from clientela.storage.repositories.privacy import ConsentRepository, PurposeRepository
 
@@ -48,6 +49,7 @@ class UnitOfWork:
     audit: AuditRepository
     purposes: PurposeRepository
     merges: MergeRepository
+    imports: ImportRepository
     consents: ConsentRepository
 
     def __init__(
@@ -106,6 +108,7 @@ class UnitOfWork:
         self.audit = AuditRepository(connection, defer=self.defer)
         self.purposes = PurposeRepository(connection)
         self.merges = MergeRepository(connection)
+        self.imports = ImportRepository(connection)
         self.consents = ConsentRepository(connection)
         return self
 
