@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from clientela.api.deps import Ctx
@@ -108,29 +109,36 @@ async def search_customers(body: SearchRequest, ctx: Ctx) -> dict[str, Any]:
 @router.post(
     "/lookup", response_model=CustomerPublic, summary="Find by identity", responses=NOT_FOUND
 )
-async def lookup_customer(body: LookupRequest, ctx: Ctx, response: Response) -> dict[str, Any]:
+async def lookup_customer(body: LookupRequest, ctx: Ctx) -> Response:
     profile = await ctx.read(
         "read",
         lambda uow, actor: service.lookup_customer(
             uow, body.kind, body.value, actor=actor, settings=ctx.settings
         ),
     )
-    response.headers["ETag"] = _etag(profile)
-    return profile
+    return _json_profile(profile)
+
+
+def _json_profile(profile: dict[str, Any]) -> Response:
+    """The profile serialised directly: the service builds exactly ``CustomerPublic`` (the
+    schemathesis tests check every response against it), so re-validating it cost a tenth of
+    the request for nothing."""
+    return Response(
+        orjson.dumps(profile), media_type="application/json", headers={"ETag": _etag(profile)}
+    )
 
 
 @router.get(
     "/{customer_id}", response_model=CustomerPublic, summary="Get a customer", responses=NOT_FOUND
 )
-async def get_customer(customer_id: CustomerId, ctx: Ctx, response: Response) -> dict[str, Any]:
+async def get_customer(customer_id: CustomerId, ctx: Ctx) -> Response:
     profile = await ctx.read(
         "read",
         lambda uow, actor: service.get_customer(
             uow, customer_id, actor=actor, settings=ctx.settings
         ),
     )
-    response.headers["ETag"] = _etag(profile)
-    return profile
+    return _json_profile(profile)
 
 
 @router.patch(
