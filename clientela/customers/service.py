@@ -233,7 +233,7 @@ def create_customers(
         row.setdefault("attributes", {})
         customer_rows.append(row)
         token_rows.extend({"token": t, "customer_id": customer_id} for t in name_tokens(row))
-        identity_rows.extend(_identity_row(customer_id, key, source_id, seen) for key in keys)
+        identity_rows.extend(identity_row(customer_id, key, source_id, seen) for key in keys)
         provenance_rows.append(
             {
                 "customer_id": customer_id,
@@ -318,7 +318,7 @@ def _explicit_identities(raw: Any, region: str, errors: list[FieldError]) -> lis
     return keys
 
 
-def _identity_row(
+def identity_row(
     customer_id: str, key: IdentityKey, source_id: str | None, seen: datetime
 ) -> dict[str, Any]:
     return {
@@ -592,7 +592,7 @@ def update_customer(
     values["updated_at"] = now
     try:
         uow.customers.update(customer_id, values, expected_version=row["version"])
-        uow.identities.insert_many([_identity_row(customer_id, k, source_id, now) for k in fresh])
+        uow.identities.insert_many([identity_row(customer_id, k, source_id, now) for k in fresh])
     except StaleWrite:
         raise Conflict("The customer changed while this change was applied; retry.") from None
     except DuplicateKey:

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from clientela.customers.profile import name_tokens
+from clientela.customers.service import identity_row
 from clientela.domain.actor import Actor, utcnow
 from clientela.domain.identity import IdentityKey
 from clientela.domain.ids import new_id
@@ -157,21 +158,7 @@ def _create_empty(uow: UnitOfWork, seen_at: datetime) -> str:
 def _link(
     uow: UnitOfWork, customer_id: str, keys: Sequence[IdentityKey], source_id: str, seen: datetime
 ) -> None:
-    uow.identities.insert_many(
-        [
-            {
-                "id": new_id(),
-                "customer_id": customer_id,
-                "kind": key.kind,
-                "value": key.value,
-                "source_id": source_id,
-                "verified": False,
-                "first_seen_at": seen,
-                "last_seen_at": seen,
-            }
-            for key in keys
-        ]
-    )
+    uow.identities.insert_many([identity_row(customer_id, key, source_id, seen) for key in keys])
 
 
 def merge_profiles(

@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -155,27 +156,8 @@ def import_activity(
     with store.unit_of_work() as uow:
         source_id = ensure_source(uow, source, kind="import")
         uow.commit()
-    chunk: list[tuple[int, dict[str, Any]]] = []
-    for number, row in table.rows:
-        chunk.append((number, row))
-        if len(chunk) >= chunk_size:
-            _chunk(
-                store,
-                chunk,
-                columns,
-                id_column,
-                kind,
-                source,
-                source_id,
-                path.stem,
-                settings,
-                actor,
-                summary,
-            )
-            if on_progress:
-                on_progress(len(chunk))
-            chunk = []
-    if chunk:
+    rows = iter(table.rows)
+    while chunk := list(islice(rows, chunk_size)):
         _chunk(
             store,
             chunk,
