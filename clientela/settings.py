@@ -67,6 +67,12 @@ class Settings(BaseSettings):
         description="How long a server keeps a checked API key in memory. A key revoked through "
         "the server stops at once; one revoked by another process (the CLI) within this time.",
     )
+    identity_conflict_limit: int = Field(
+        3,
+        ge=1,
+        description="How many times an identity value (e-mail, phone, anonymous id) may point at "
+        "a different account before it is blocked from linking people and flagged for review.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Level of the application log (which never holds personal data)."
     )

@@ -7,6 +7,8 @@ Guard rails against over-merging:
   shared e-mail or anonymous id): a user id names one account, so the message is attached to the
   profile of its own ``user_id`` and the conflict is reported instead. Only ``alias``, which states
   that two ids are one person, joins them;
+- a value that keeps linking different accounts (more than ``conflict_limit`` times) is flagged
+  and blocked (``identity_flags``), like the static blocklist;
 - the survivor of a merge is the oldest profile; the merge keeps a snapshot for an exact undo.
 """
 
@@ -63,32 +65,69 @@ def resolve(
     actor: Actor,
     blocklist: Iterable[str] = DEFAULT_BLOCKLIST,
     reason: str = "identity",
+    conflict_limit: int = 3,
 ) -> Resolution:
     """The customer these identities belong to, creating, linking or merging as needed."""
     blocked_set = frozenset(blocklist)
-    usable = [key for key in dict.fromkeys(keys) if str(key) not in blocked_set]
-    blocked = [key.kind for key in keys if str(key) in blocked_set]
+    unique = list(dict.fromkeys(keys))
+    flagged = uow.identities.blocked([(k.kind, k.value) for k in unique])
+    usable = [k for k in unique if str(k) not in blocked_set and (k.kind, k.value) not in flagged]
+    blocked = [k.kind for k in unique if k not in usable]
     owners = uow.identities.owners_of((key.kind, key.value) for key in usable)
     owner_ids = list(
         dict.fromkeys(owners[(k.kind, k.value)] for k in usable if (k.kind, k.value) in owners)
     )
+    explicit = reason == "alias"
+    new_user = next(
+        (k for k in usable if k.kind == "user_id" and (k.kind, k.value) not in owners), None
+    )
+    early_conflicts: list[IdentityKey] = []
+    if new_user is not None and owner_ids and not explicit:
+        # The message names an account nobody holds yet: profiles of other accounts that share
+        # one of its values (a family e-mail) are not this person.
+        accounts = uow.identities.kinds_of(owner_ids, "user_id")
+        others = {owner for owner in owner_ids if accounts.get(owner)}
+        early_conflicts = [k for k in usable if owners.get((k.kind, k.value)) in others]
+        owner_ids = [owner for owner in owner_ids if owner not in others]
+        usable = [k for k in usable if k not in early_conflicts]
+        uow.identities.record_conflicts(
+            [(k.kind, k.value) for k in early_conflicts if k.kind != "user_id"],
+            seen_at,
+            limit=conflict_limit,
+        )
     if not owner_ids:
         customer_id = _create_empty(uow, seen_at)
-        _link(uow, customer_id, usable, source_id, seen_at)
-        return Resolution(customer_id, created=True, blocked=blocked)
-    conflicts: list[str] = []
+        _link(
+            uow,
+            customer_id,
+            [k for k in usable if (k.kind, k.value) not in owners],
+            source_id,
+            seen_at,
+        )
+        return Resolution(
+            customer_id, created=True, blocked=blocked, conflicts=[k.kind for k in early_conflicts]
+        )
+    conflicts: list[str] = [k.kind for k in early_conflicts]
     if len(owner_ids) == 1:
         survivor = owner_ids[0]
         merged: list[str] = []
     else:
         survivor, mergeable, refused = _plan_merge(
-            uow, owner_ids, usable, owners, explicit=reason == "alias"
+            uow, owner_ids, usable, owners, explicit=explicit
         )
         merged = []
         for other in mergeable:
             merge_profiles(uow, survivor, other, reason=reason, actor=actor)
             merged.append(other)
-        conflicts = [k.kind for k in usable if owners.get((k.kind, k.value)) in refused]
+        shared = [k for k in usable if owners.get((k.kind, k.value)) in refused]
+        conflicts += [k.kind for k in shared]
+        # A value that keeps pointing at other accounts is shared (a family e-mail, a device):
+        # past the limit it is blocked from linking anyone and listed for review.
+        uow.identities.record_conflicts(
+            [(k.kind, k.value) for k in shared if k.kind != "user_id"],
+            seen_at,
+            limit=conflict_limit,
+        )
     fresh = [k for k in usable if (k.kind, k.value) not in owners]
     _link(uow, survivor, fresh, source_id, seen_at)
     uow.identities.touch_keys(

@@ -111,6 +111,7 @@ def ingest_messages(
             seen_at=message.occurred_at,
             actor=actor,
             reason="alias" if message.type == "alias" else "identity",
+            conflict_limit=settings.identity_conflict_limit,
         )
         customer_id = resolution.customer_id
         for merged_id in resolution.merged:

@@ -342,3 +342,16 @@ imports = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
 )
+
+identity_flags = Table(
+    "identity_flags",
+    metadata,
+    # Identity values that keep pointing at different accounts (a family e-mail, a shared
+    # device): counted, and blocked from linking once they pass the setting's limit.
+    Column("kind", String(80), primary_key=True),
+    Column("value", String(254), primary_key=True),
+    Column("conflicts", Integer, nullable=False),
+    Column("blocked", Boolean, nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+)

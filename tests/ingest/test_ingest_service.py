@@ -340,3 +340,29 @@ def test_reference_state_is_what_the_messages_say() -> None:
 )
 def test_any_arrival_order_gives_the_same_profiles(order: list[int], split: int) -> None:
     assert _run_in_fresh_store(list(order), split) == _reference()
+
+
+def test_a_value_shared_by_many_accounts_is_flagged_and_blocked(store: Store) -> None:
+    source = source_of(store)
+    ingest(
+        store, source, [msg("identify", 1, userId="fam-0", traits={"email": "casa@example.org"})]
+    )
+    for n in range(1, 6):
+        ingest(
+            store,
+            source,
+            [msg("identify", 1 + n, userId=f"fam-{n}", traits={"email": "casa@example.org"})],
+        )
+    with store.unit_of_work(write=False) as uow:
+        flags = uow.identities.flags()
+    assert [(f["kind"], f["value"], f["blocked"]) for f in flags] == [
+        ("email", "casa@example.org", True)
+    ]
+    assert flags[0]["conflicts"] == 4  # blocked after the 4th; the 5th no longer counts
+    # Blocked: an anonymous visitor typing that e-mail is not attached to the first family member.
+    ingest(
+        store,
+        source,
+        [msg("identify", 9, anonymousId="guest", traits={"email": "casa@example.org"})],
+    )
+    assert owner(store, "anonymous_id", "guest") != owner(store, "user_id", "fam-0")

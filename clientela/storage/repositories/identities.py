@@ -4,12 +4,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 
 from clientela.storage import raw
 from clientela.storage.bulk import insert_rows
 from clientela.storage.repositories._base import Repository, translate_integrity_errors
-from clientela.storage.tables import identities
+from clientela.storage.tables import identities, identity_flags
 
 
 class IdentityRepository(Repository):
@@ -115,3 +115,55 @@ class IdentityRepository(Repository):
             "AND last_seen_at < ?",
             [(when, kind, value, when) for kind, value in keys],
         )
+
+    def blocked(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these keys were blocked for linking too many accounts."""
+        if not keys:
+            return set()
+        condition = " OR ".join("(kind = ? AND value = ?)" for _ in keys)
+        rows = raw.fetch_all(
+            self.connection,
+            f"SELECT kind, value FROM identity_flags WHERE blocked AND ({condition})",  # noqa: S608
+            [part for key in keys for part in key],
+        )
+        return {(kind, value) for kind, value in rows}
+
+    def record_conflicts(
+        self, keys: Sequence[tuple[str, str]], seen_at: datetime, *, limit: int
+    ) -> list[tuple[str, str]]:
+        """Count one more conflict for each key; return the keys that are now blocked."""
+        newly_blocked = []
+        for kind, value in keys:
+            row = self.connection.execute(
+                select(identity_flags.c.conflicts, identity_flags.c.blocked).where(
+                    identity_flags.c.kind == kind, identity_flags.c.value == value
+                )
+            ).first()
+            conflicts = (row[0] if row else 0) + 1
+            blocked = conflicts > limit
+            if row is None:
+                self.connection.execute(
+                    insert(identity_flags).values(
+                        kind=kind,
+                        value=value,
+                        conflicts=conflicts,
+                        blocked=blocked,
+                        first_seen_at=seen_at,
+                        last_seen_at=seen_at,
+                    )
+                )
+            else:
+                self.connection.execute(
+                    update(identity_flags)
+                    .where(identity_flags.c.kind == kind, identity_flags.c.value == value)
+                    .values(conflicts=conflicts, blocked=blocked, last_seen_at=seen_at)
+                )
+            if blocked and not (row and row[1]):
+                newly_blocked.append((kind, value))
+        return newly_blocked
+
+    def flags(self) -> list[dict[str, Any]]:
+        rows = self.connection.execute(
+            select(identity_flags).order_by(identity_flags.c.conflicts.desc())
+        )
+        return [dict(row) for row in rows.mappings()]
