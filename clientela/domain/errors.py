@@ -19,6 +19,7 @@ __all__ = [
     "Forbidden",
     "InvalidValue",
     "NotFound",
+    "PayloadTooLarge",
     "StoreNotReady",
     "Unauthorized",
     "ValidationFailed",
@@ -94,6 +95,12 @@ class Conflict(ClientelaError):
     status = 409
     code = "conflict"
     title = "Conflict"
+
+
+class PayloadTooLarge(ClientelaError):
+    status = 413
+    code = "payload_too_large"
+    title = "Payload too large"
 
 
 class ValidationFailed(ClientelaError):

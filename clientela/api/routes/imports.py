@@ -11,19 +11,13 @@ from starlette.concurrency import run_in_threadpool
 
 from clientela.api.deps import Ctx
 from clientela.api.problems import NOT_FOUND, PROBLEM_RESPONSES, problem_description
-from clientela.domain.errors import ClientelaError
+from clientela.domain.errors import PayloadTooLarge
 from clientela.ingest import jobs
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"], responses=PROBLEM_RESPONSES)
 
 MAX_UPLOAD = 200 * 1024 * 1024
 ImportId = Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{36}$")]
-
-
-class TooLarge(ClientelaError):
-    status = 413
-    code = "payload_too_large"
-    title = "Payload too large"
 
 
 class ImportPublic(BaseModel):
@@ -60,7 +54,7 @@ async def create_import(
 ) -> dict[str, Any]:
     data = await file.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
-        raise TooLarge("The file is over the limit of 200 MB.")
+        raise PayloadTooLarge("The file is over the limit of 200 MB.")
     ctx.require("write")
     return await run_in_threadpool(
         jobs.run_import,

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from clientela.api.problems import PROBLEM_RESPONSES, problem_description
 from clientela.domain.actor import Actor, utcnow
-from clientela.domain.errors import BadRequest, ClientelaError, FieldError, InvalidValue
+from clientela.domain.errors import BadRequest, FieldError, InvalidValue, PayloadTooLarge
 from clientela.domain.tracking import MESSAGE_TYPES, parse_timestamp
 from clientela.ingest.service import IngestResult, ingest_messages
 from clientela.settings import Settings
@@ -31,12 +31,6 @@ router = APIRouter(prefix="/v1", tags=["tracking"])
 
 MAX_BATCH_BYTES = 500 * 1024
 MAX_MESSAGE_BYTES = 32 * 1024
-
-
-class PayloadTooLarge(ClientelaError):
-    status = 413
-    code = "payload_too_large"
-    title = "Payload too large"
 
 
 class Rejected(BaseModel):

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, literal, or_, select, union_all, update
+from sqlalchemy import ColumnElement, Connection, and_, literal, or_, select, union_all, update
 
 from clientela.storage.bulk import insert_rows
 from clientela.storage.repositories._base import Repository, translate_integrity_errors
@@ -29,17 +29,9 @@ class ProvenanceRepository(Repository):
 class EventRepository(Repository):
     def known_message_ids(self, source_id: str, message_ids: Sequence[str]) -> set[str]:
         """Which of these message ids this source already sent (idempotent retries)."""
-        known: set[str] = set()
-        unique = list(dict.fromkeys(message_ids))
-        for start in range(0, len(unique), 900):
-            rows = self.connection.execute(
-                select(events.c.message_id).where(
-                    events.c.source_id == source_id,
-                    events.c.message_id.in_(unique[start : start + 900]),
-                )
-            )
-            known.update(rows.scalars())
-        return known
+        return _already_stored(
+            self.connection, events.c.message_id, events.c.source_id, source_id, message_ids
+        )
 
     def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         with translate_integrity_errors():
@@ -60,17 +52,9 @@ class TransactionRepository(Repository):
         return None if row is None else dict(row)
 
     def known_order_ids(self, source_id: str, order_ids: Sequence[str]) -> set[str]:
-        known: set[str] = set()
-        unique = list(dict.fromkeys(order_ids))
-        for start in range(0, len(unique), 900):
-            rows = self.connection.execute(
-                select(transactions.c.order_id).where(
-                    transactions.c.source_id == source_id,
-                    transactions.c.order_id.in_(unique[start : start + 900]),
-                )
-            )
-            known.update(rows.scalars())
-        return known
+        return _already_stored(
+            self.connection, transactions.c.order_id, transactions.c.source_id, source_id, order_ids
+        )
 
     def update(self, transaction_id: str, values: Mapping[str, Any]) -> None:
         self.connection.execute(
@@ -136,3 +120,23 @@ class TimelineRepository(Repository):
             )
         query = query.order_by(stream.c.occurred_at.desc(), stream.c.id.desc()).limit(limit)
         return [dict(row) for row in self.connection.execute(query).mappings()]
+
+
+def _already_stored(
+    connection: Connection,
+    column: ColumnElement[str],
+    source_column: ColumnElement[str],
+    source_id: str,
+    values: Sequence[str],
+) -> set[str]:
+    """Which of ``values`` this source already stored in ``column``."""
+    known: set[str] = set()
+    unique = list(dict.fromkeys(values))
+    for start in range(0, len(unique), 900):
+        rows = connection.execute(
+            select(column).where(
+                source_column == source_id, column.in_(unique[start : start + 900])
+            )
+        )
+        known.update(rows.scalars())
+    return known
