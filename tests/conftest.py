@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from clientela.api.app import create_app
 from clientela.security.apikeys import create_api_key
@@ -16,6 +17,11 @@ from clientela.storage.store import Store
 from tests import factories, postgres
 
 REQUIRE_POSTGRES = os.environ.get("CLIENTELA_REQUIRE_POSTGRES") == "1"
+
+# In CI every run explores the same examples: a failure there is reproducible, never flaky.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def _migrate(url: str) -> None:

@@ -65,7 +65,7 @@ _RESPONSES = {
 }
 
 
-async def _payload(request: Request, limit: int) -> tuple[dict[str, Any], int]:
+async def _payload(request: Request, limit: int) -> dict[str, Any]:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"The body is over the limit of {limit // 1024} KB.")
@@ -87,7 +87,7 @@ async def _payload(request: Request, limit: int) -> tuple[dict[str, Any], int]:
         ) from None
     if not isinstance(payload, dict):
         raise BadRequest("The body must be a JSON object.")
-    return payload, len(body)
+    return payload
 
 
 def _write_key(request: Request, payload: dict[str, Any]) -> str:
@@ -147,7 +147,7 @@ def _ingest(
 
 async def _handle(request: Request, default_type: str | None) -> dict[str, Any]:
     limit = MAX_BATCH_BYTES if default_type is None else MAX_MESSAGE_BYTES
-    payload, _ = await _payload(request, limit)
+    payload = await _payload(request, limit)
     key = _write_key(request, payload)
     if default_type is None:
         messages = payload.get("batch")
