@@ -13,7 +13,7 @@ from typing import Any
 from clientela.attributes.service import registry as attribute_registry
 from clientela.audit import service as audit
 from clientela.customers.observations import apply_observation
-from clientela.customers.service import validation_context
+from clientela.customers.service import identity_row, validation_context
 from clientela.domain.actor import Actor, utcnow
 from clientela.domain.errors import InvalidValue, ValidationFailed
 from clientela.domain.fields import (
@@ -24,7 +24,7 @@ from clientela.domain.fields import (
 from clientela.domain.identity import IdentityKey, normalise_identity
 from clientela.domain.ids import new_id
 from clientela.domain.tracking import TrackingMessage, parse_message
-from clientela.identity.stitching import resolve
+from clientela.identity.stitching import DEFAULT_BLOCKLIST, Resolution, resolve
 from clientela.ingest.traits import profile_changes_from_traits
 from clientela.settings import Settings
 from clientela.storage.uow import UnitOfWork
@@ -97,6 +97,7 @@ def ingest_messages(
         return customer_id
 
     # Event-time order makes the outcome independent of arrival order within a batch.
+    ordered: list[tuple[int, TrackingMessage, dict[str, Any], list[IdentityKey]]] = []
     for index, message in sorted(parsed, key=lambda p: (p[1].occurred_at, p[1].message_id)):
         if message.message_id in known or message.message_id in seen_in_batch:
             result.duplicates += 1
@@ -104,15 +105,21 @@ def ingest_messages(
         seen_in_batch.add(message.message_id)
         changes, keys, warnings = _identify(message, registry, declared, context, settings)
         result.warnings.extend((index, name, text) for name, text in warnings)
-        resolution = resolve(
-            uow,
-            keys,
-            source_id=source_id,
-            seen_at=message.occurred_at,
-            actor=actor,
-            reason="alias" if message.type == "alias" else "identity",
-            conflict_limit=settings.identity_conflict_limit,
-        )
+        ordered.append((index, message, changes, keys))
+    newcomers = _create_newcomers(uow, ordered, source_id)
+    for index, message, changes, keys in ordered:
+        if index in newcomers:
+            resolution = Resolution(newcomers[index], created=True)
+        else:
+            resolution = resolve(
+                uow,
+                keys,
+                source_id=source_id,
+                seen_at=message.occurred_at,
+                actor=actor,
+                reason="alias" if message.type == "alias" else "identity",
+                conflict_limit=settings.identity_conflict_limit,
+            )
         customer_id = resolution.customer_id
         for merged_id in resolution.merged:
             redirect[merged_id] = customer_id
@@ -143,6 +150,63 @@ def ingest_messages(
         uow.customers.refresh_activity(sorted(result.customers))
         audit.record(uow, actor, "ingest.write", sorted(result.customers), ["events"])
     return result
+
+
+def _create_newcomers(
+    uow: UnitOfWork,
+    ordered: Sequence[tuple[int, TrackingMessage, dict[str, Any], list[IdentityKey]]],
+    source_id: str,
+) -> dict[int, str]:
+    """Profiles for the messages of people nobody knows, created for the whole batch at once.
+
+    A message qualifies when none of its identities is known, blocked or used by another message
+    of the batch: it cannot link or merge anyone, so creating its profile up front is what
+    ``resolve`` would do, in two statements instead of two per message.
+    """
+    uses: dict[tuple[str, str], int] = {}
+    for _, _, _, keys in ordered:
+        for key in set(keys):
+            uses[(key.kind, key.value)] = uses.get((key.kind, key.value), 0) + 1
+    owners = uow.identities.owners_of(uses)
+    flagged = uow.identities.blocked(list(uses))
+    candidates = [
+        (index, message, keys)
+        for index, message, _, keys in ordered
+        if message.type != "alias"
+        and keys
+        and all(
+            uses[(k.kind, k.value)] == 1
+            and (k.kind, k.value) not in owners
+            and (k.kind, k.value) not in flagged
+            and str(k) not in DEFAULT_BLOCKLIST
+            for k in keys
+        )
+    ]
+    if not candidates:
+        return {}
+    now = utcnow()
+    created: dict[int, str] = {}
+    profiles: list[dict[str, Any]] = []
+    identity_rows: list[dict[str, Any]] = []
+    for index, message, keys in candidates:
+        customer_id = new_id()
+        created[index] = customer_id
+        profiles.append(
+            {
+                "id": customer_id,
+                "created_at": now,
+                "updated_at": now,
+                "attributes": {},
+                "field_observed": {},
+            }
+        )
+        identity_rows.extend(
+            identity_row(customer_id, key, source_id, message.occurred_at)
+            for key in dict.fromkeys(keys)
+        )
+    uow.customers.insert_many(profiles)
+    uow.identities.insert_many(identity_rows)
+    return created
 
 
 def _identify(

@@ -366,3 +366,14 @@ def test_a_value_shared_by_many_accounts_is_flagged_and_blocked(store: Store) ->
         [msg("identify", 9, anonymousId="guest", traits={"email": "casa@example.org"})],
     )
     assert owner(store, "anonymous_id", "guest") != owner(store, "user_id", "fam-0")
+
+
+def test_a_large_batch_of_new_people_is_created_in_one_go(store: Store) -> None:
+    source = source_of(store)
+    messages = [msg("track", 1, anonymousId=f"bulk-{n}", event="Viewed") for n in range(1500)]
+    messages.append(msg("identify", 2, anonymousId="bulk-7", userId="bulk-user"))
+    result = ingest(store, source, messages)
+    assert result.accepted == 1501
+    assert owner(store, "user_id", "bulk-user") == owner(store, "anonymous_id", "bulk-7")
+    with store.unit_of_work(write=False) as uow:
+        assert uow.customers.count() == 1500

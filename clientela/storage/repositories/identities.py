@@ -118,15 +118,18 @@ class IdentityRepository(Repository):
 
     def blocked(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which of these keys were blocked for linking too many accounts."""
-        if not keys:
-            return set()
-        condition = " OR ".join("(kind = ? AND value = ?)" for _ in keys)
-        rows = raw.fetch_all(
-            self.connection,
-            f"SELECT kind, value FROM identity_flags WHERE blocked AND ({condition})",  # noqa: S608
-            [part for key in keys for part in key],
-        )
-        return {(kind, value) for kind, value in rows}
+        found: set[tuple[str, str]] = set()
+        key_list = list(keys)
+        for start in range(0, len(key_list), 200):  # SQLite limits expression depth
+            chunk = key_list[start : start + 200]
+            condition = " OR ".join("(kind = ? AND value = ?)" for _ in chunk)
+            rows = raw.fetch_all(
+                self.connection,
+                f"SELECT kind, value FROM identity_flags WHERE blocked AND ({condition})",  # noqa: S608
+                [part for key in chunk for part in key],
+            )
+            found.update((kind, value) for kind, value in rows)
+        return found
 
     def record_conflicts(
         self, keys: Sequence[tuple[str, str]], seen_at: datetime, *, limit: int
