@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
@@ -26,7 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.store import _free_port, _wait
+from bench.store import _free_port, _wait, parse_wrk
 from clientela.domain.actor import Actor
 from clientela.setup.service import initialise_store
 from clientela.sources.keys import create_tracking_source
@@ -72,21 +71,14 @@ def _run_wrk(
         text=True,
         check=True,
     ).stdout
-    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
-    failed = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    errors = re.search(r"Socket errors: (.*)", output)
-    latency: dict[str, float] = {}
-    for label in ("50", "99"):
-        value, unit = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", output).groups()  # type: ignore[union-attr]
-        number = float(value)
-        latency[label] = number / 1000 if unit == "us" else number * 1000 if unit == "s" else number
-    acknowledged = requests - (int(failed.group(1)) if failed else 0)
+    figures = parse_wrk(output)
+    acknowledged = figures["requests"] - figures["non_2xx"]
     return {
         "batches_acknowledged": acknowledged,
         "events_per_s": round(acknowledged * 100 / seconds),
-        "p50_ms": round(latency["50"], 2),
-        "p99_ms": round(latency["99"], 2),
-        "socket_errors": errors.group(1).strip() if errors else "",
+        "p50_ms": figures["p50_ms"],
+        "p99_ms": figures["p99_ms"],
+        "socket_errors": figures["socket_errors"],
     }
 
 

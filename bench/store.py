@@ -288,21 +288,28 @@ def _wrk(
         text=True,
         check=True,
     ).stdout
+    parsed = parse_wrk(output)
+    return {key: parsed[key] for key in ("requests_per_s", "p50_ms", "p99_ms", "non_2xx")}
+
+
+def parse_wrk(output: str) -> dict[str, Any]:
+    """The figures of a `wrk --latency` report (latencies in milliseconds)."""
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    percentiles = {}
+    latency: dict[str, float] = {}
     for label in ("50", "99"):
         match = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", output)
         assert match, output
         value, unit = float(match.group(1)), match.group(2)
-        percentiles[label] = (
-            value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-        )
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+        latency[label] = value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    failed = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(r"Socket errors: (.*)", output)
     return {
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),  # type: ignore[union-attr]
         "requests_per_s": round(rps),
-        "p50_ms": round(percentiles["50"], 2),
-        "p99_ms": round(percentiles["99"], 2),
-        "non_2xx": int(errors.group(1)) if errors else 0,
+        "p50_ms": round(latency["50"], 2),
+        "p99_ms": round(latency["99"], 2),
+        "non_2xx": int(failed.group(1)) if failed else 0,
+        "socket_errors": errors.group(1).strip() if errors else "",
     }
 
 

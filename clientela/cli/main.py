@@ -29,8 +29,9 @@ from clientela.customers import service as customers_service
 from clientela.domain.actor import Actor
 from clientela.domain.errors import ClientelaError, FieldError, InvalidValue, ValidationFailed
 from clientela.domain.identity import parse_identity
-from clientela.security.apikeys import ROLES, create_api_key, revoke_api_key
+from clientela.security.apikeys import ROLES, create_api_key, list_api_keys, revoke_api_key
 from clientela.settings import settings_reference
+from clientela.sources.service import list_sources
 from clientela.storage.store import Store
 
 app = typer.Typer(
@@ -368,7 +369,7 @@ def apikeys_create(
 def apikeys_list() -> None:
     """List API keys (never the keys themselves)."""
     with open_store() as store, store.unit_of_work(write=False) as uow:
-        rows = uow.api_keys.list()
+        rows = list_api_keys(uow)
     table = Table("id", "name", "role", "prefix", "created", "last used", "revoked")
     for row in rows:
         table.add_row(
@@ -423,14 +424,14 @@ def sources_create(
 def sources_list() -> None:
     """List sources (never their keys)."""
     with open_store() as store, store.unit_of_work(write=False) as uow:
-        rows = uow.sources.list()
+        rows = list_sources(uow)
     table = Table("name", "kind", "trust rank", "write key", "disabled")
     for row in rows:
         table.add_row(
             row["name"],
             row["kind"],
             str(row["trust_rank"]),
-            "yes" if row["write_key_hash"] else "",
+            "yes" if row["has_write_key"] else "",
             f"{row['disabled_at']:%Y-%m-%d}" if row["disabled_at"] else "",
         )
     console.print(table)

@@ -370,6 +370,10 @@ def _profile(uow: UnitOfWork, customer_id: str, settings: Settings) -> dict[str,
     )
 
 
+def count_active(uow: UnitOfWork) -> int:
+    return uow.customers.count(status="active")
+
+
 def get_customer(
     uow: UnitOfWork, customer_id: str, *, actor: Actor, settings: Settings
 ) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -167,7 +167,3 @@ def check_definition(
     if definition.retention_days is not None and definition.retention_days < 1:
         problems.append(("retention_days", "must be at least 1 day"))
     return problems
-
-
-def date_or_none(value: Any) -> date | None:
-    return None if value is None else parse_date(value)

@@ -6,7 +6,7 @@ demo data), so the same input is accepted or refused the same way everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -364,10 +364,3 @@ def _derive_names(
             merged["given_name"], merged["middle_name"], merged["family_name"]
         )
     del context  # names do not depend on region or date today; kept for a uniform signature
-
-
-def core_keys() -> tuple[str, ...]:
-    return tuple(CORE_FIELDS)
-
-
-Normaliser = Callable[[Any], Any]

@@ -26,7 +26,7 @@ from clientela.domain.identity import IdentityKey
 from clientela.domain.ids import new_id
 from clientela.storage.uow import UnitOfWork
 
-__all__ = ["Resolution", "merge_profiles", "resolve"]
+__all__ = ["Resolution", "empty_profile", "merge_profiles", "resolve"]
 
 DEFAULT_BLOCKLIST = frozenset(
     {
@@ -96,7 +96,7 @@ def resolve(
             limit=conflict_limit,
         )
     if not owner_ids:
-        customer_id = _create_empty(uow, seen_at)
+        customer_id = _create_empty(uow)
         _link(
             uow,
             customer_id,
@@ -176,21 +176,20 @@ def _plan_merge(
     return survivor, [i for i in group if i != survivor], refused
 
 
-def _create_empty(uow: UnitOfWork, seen_at: datetime) -> str:
+def empty_profile(customer_id: str, now: datetime) -> dict[str, Any]:
+    """The row of a person known so far only by identities."""
+    return {
+        "id": customer_id,
+        "created_at": now,
+        "updated_at": now,
+        "attributes": {},
+        "field_observed": {},
+    }
+
+
+def _create_empty(uow: UnitOfWork) -> str:
     customer_id = new_id()
-    now = utcnow()
-    uow.customers.insert_many(
-        [
-            {
-                "id": customer_id,
-                "created_at": now,
-                "updated_at": now,
-                "attributes": {},
-                "field_observed": {},
-            }
-        ]
-    )
-    del seen_at
+    uow.customers.insert_many([empty_profile(customer_id, utcnow())])
     return customer_id
 
 

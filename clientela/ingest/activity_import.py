@@ -9,10 +9,8 @@ importing the same file again stores nothing twice.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,8 @@ from clientela.domain.actor import Actor, utcnow
 from clientela.domain.errors import BadRequest, FieldError, InvalidValue
 from clientela.domain.identity import IdentityKey, normalise_identity
 from clientela.domain.ids import new_id
+from clientela.domain.money import to_minor_units
+from clientela.ingest.mapping import header_key
 from clientela.ingest.readers import open_table, write_rejects
 from clientela.settings import Settings
 from clientela.sources.service import ensure_source
@@ -50,12 +50,6 @@ _COLUMNS = {
     "email": ("email", "e-mail", "эл. почта"),
     "event": ("event", "evento", "name", "событие"),
 }
-
-
-def _key(header: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", header.casefold())
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return re.sub(r"[\s_\-]+", " ", plain).strip()
 
 
 @dataclass
@@ -92,19 +86,6 @@ def _when(value: Any) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _minor(value: Any, exponent: int) -> int:
-    text = str(value).strip().replace(" ", "")
-    if "," in text and "." not in text:
-        text = text.replace(",", ".")  # 12,50 as written in Brazil and Russia
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise InvalidValue("not an amount", "invalid_amount") from None
-    if not amount.is_finite() or amount < 0:
-        raise InvalidValue("must be a positive amount", "invalid_amount")
-    return int((amount * (10**exponent)).to_integral_value())
-
-
 def import_activity(
     store: Store,
     path: Path,
@@ -130,7 +111,7 @@ def import_activity(
         target: header
         for header in table.headers
         for target, aliases in _COLUMNS.items()
-        if _key(header) in {_key(a) for a in aliases}
+        if header_key(header) in {header_key(a) for a in aliases}
     }
     if id_column is not None and id_column not in table.headers:
         raise BadRequest(
@@ -259,7 +240,9 @@ def _values(
     values["external_id"] = str(external).strip() if external not in (None, "") else fallback_id
     if kind == "transactions":
         try:
-            values["amount_minor"] = _minor(row.get(columns["amount"]), settings.currency_exponent)
+            values["amount_minor"] = to_minor_units(
+                row.get(columns["amount"]), settings.currency_exponent
+            )
         except InvalidValue as exc:
             raise InvalidValue(f"{columns['amount']}: {exc.message}", exc.code) from None
         quantity = row.get(columns["quantity"]) if "quantity" in columns else None

@@ -104,6 +104,7 @@ def import_customers(
         summary.rows += len(chunk)
         if on_progress is not None:
             on_progress(len(chunk))
+    summary.rejected = len(summary._rejects)
     if summary._rejects:
         target = reject_path or path.with_name(path.stem + ".rejects.csv")
         write_rejects(target, table.headers, summary._rejects)
@@ -203,4 +204,3 @@ def _import_chunk(
             summary.unchanged += 1
     if touched:
         audit.record(uow, actor, "customer.import_update", touched, ["*"])
-    summary.rejected = len(summary._rejects)

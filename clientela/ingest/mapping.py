@@ -20,7 +20,7 @@ from clientela.domain.errors import BadRequest, FieldError
 from clientela.domain.fields import WRITABLE_FIELDS
 from clientela.domain.identity import IDENTITY_KINDS
 
-__all__ = ["ColumnMapping", "auto_mapping", "load_mapping_file"]
+__all__ = ["ColumnMapping", "auto_mapping", "header_key", "load_mapping_file"]
 
 _ALIASES: dict[str, tuple[str, ...]] = {
     "full_name": (
@@ -107,14 +107,15 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _key(header: str) -> str:
+def header_key(header: str) -> str:
+    """Headers compared without case, accents, punctuation or spacing differences."""
     decomposed = unicodedata.normalize("NFKD", header.casefold())
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return re.sub(r"[\s_\-]+", " ", re.sub(r"[^\w\s.\-/]", "", plain)).strip()
 
 
-_LOOKUP = {_key(alias): target for target, aliases in _ALIASES.items() for alias in aliases}
-_LOOKUP.update({_key(name): name for name in WRITABLE_FIELDS})
+_LOOKUP = {header_key(alias): target for target, aliases in _ALIASES.items() for alias in aliases}
+_LOOKUP.update({header_key(name): name for name in WRITABLE_FIELDS})
 
 
 @dataclass
@@ -179,7 +180,7 @@ def auto_mapping(
             )
         overrides.setdefault(id_column, f"identity:external:{source}")
     for header in headers:
-        target = overrides.get(header) or _LOOKUP.get(_key(header))
+        target = overrides.get(header) or _LOOKUP.get(header_key(header))
         if target == "ignore":
             continue
         if target is None or (target in taken and not target.startswith("identity:")):

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from clientela.attributes.service import registry as attribute_registry
@@ -23,13 +22,16 @@ from clientela.domain.fields import (
 )
 from clientela.domain.identity import IdentityKey, normalise_identity
 from clientela.domain.ids import new_id
-from clientela.domain.tracking import TrackingMessage, parse_message
-from clientela.identity.stitching import DEFAULT_BLOCKLIST, Resolution, resolve
+from clientela.domain.money import to_minor_units
+from clientela.domain.tracking import TrackingMessage, parse_message, parse_timestamp
+from clientela.identity.stitching import DEFAULT_BLOCKLIST, Resolution, empty_profile, resolve
 from clientela.ingest.traits import profile_changes_from_traits
 from clientela.settings import Settings
+from clientela.sources.keys import authenticate_write_key
+from clientela.storage.store import Store
 from clientela.storage.uow import UnitOfWork
 
-__all__ = ["IngestResult", "ingest_messages"]
+__all__ = ["IngestResult", "ingest_messages", "receive"]
 
 MAX_MESSAGE_BYTES = 32 * 1024
 
@@ -43,6 +45,52 @@ class IngestResult:
     #: (index, field, message) of traits kept on the event but not written to the profile
     warnings: list[tuple[int, str, str]] = field(default_factory=list)
     customers: set[str] = field(default_factory=set)
+
+
+def receive(
+    store: Store,
+    write_key: str,
+    messages: Sequence[Any],
+    *,
+    settings: Settings,
+    sizes: Sequence[int],
+    default_type: str | None,
+    sent_at: Any,
+    gpc: bool,
+    request_context: Mapping[str, Any],
+) -> IngestResult:
+    """A call of the tracking API: check the write key, then ingest in one transaction, committed
+    before the caller acknowledges anything."""
+    received_at = utcnow()
+    try:
+        batch_sent_at = parse_timestamp(sent_at, field_name="sentAt") if sent_at else None
+    except InvalidValue:
+        batch_sent_at = None  # the messages' own timestamps stand uncorrected
+    with store.unit_of_work() as uow:
+        source = authenticate_write_key(uow, write_key)
+        actor = Actor(
+            kind="source",
+            id=str(source["id"]),
+            role="integration",
+            scopes=frozenset({"ingest"}),
+            request_id=request_context.get("request_id"),
+            ip=request_context.get("ip"),
+        )
+        result = ingest_messages(
+            uow,
+            source,
+            messages,
+            actor=actor,
+            settings=settings,
+            received_at=received_at,
+            default_type=default_type,
+            batch_sent_at=batch_sent_at,
+            sizes=sizes,
+            gpc=gpc,
+            request_context=request_context,
+        )
+        uow.commit()
+    return result
 
 
 def ingest_messages(
@@ -191,15 +239,7 @@ def _create_newcomers(
     for index, message, keys in candidates:
         customer_id = new_id()
         created[index] = customer_id
-        profiles.append(
-            {
-                "id": customer_id,
-                "created_at": now,
-                "updated_at": now,
-                "attributes": {},
-                "field_observed": {},
-            }
-        )
+        profiles.append(empty_profile(customer_id, now))
         identity_rows.extend(
             identity_row(customer_id, key, source_id, message.occurred_at)
             for key in dict.fromkeys(keys)
@@ -348,16 +388,6 @@ def _event_row(
     }
 
 
-def _minor(value: Any, exponent: int) -> int:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise InvalidValue("is not an amount", "invalid_amount") from None
-    if not amount.is_finite() or amount < 0:
-        raise InvalidValue("must be a positive amount", "invalid_amount")
-    return int((amount * (10**exponent)).to_integral_value())
-
-
 def _commerce(
     uow: UnitOfWork,
     message: TrackingMessage,
@@ -394,7 +424,7 @@ def _commerce(
                         "order_id": order_id,
                         "status": "completed",
                         "occurred_at": message.occurred_at,
-                        "amount_minor": _minor(
+                        "amount_minor": to_minor_units(
                             amount if amount is not None else 0, settings.currency_exponent
                         ),
                         "refunded_minor": 0,
@@ -415,7 +445,9 @@ def _commerce(
             refunded_minor = (
                 existing["amount_minor"]
                 if refunded is None
-                else min(existing["amount_minor"], _minor(refunded, settings.currency_exponent))
+                else min(
+                    existing["amount_minor"], to_minor_units(refunded, settings.currency_exponent)
+                )
             )
             status = (
                 "refunded" if refunded_minor >= existing["amount_minor"] else "partially_refunded"

@@ -10,6 +10,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from clientela.audit import service as audit
 from clientela.domain.actor import Actor, utcnow
@@ -17,7 +18,15 @@ from clientela.domain.errors import FieldError, NotFound, Unauthorized, Validati
 from clientela.domain.ids import new_id
 from clientela.storage.uow import UnitOfWork
 
-__all__ = ["ROLES", "SCOPES", "CreatedKey", "authenticate", "create_api_key", "revoke_api_key"]
+__all__ = [
+    "ROLES",
+    "SCOPES",
+    "CreatedKey",
+    "authenticate",
+    "create_api_key",
+    "list_api_keys",
+    "revoke_api_key",
+]
 
 KEY_PREFIX = "clk_"
 ROLES = ("admin", "dpo", "analyst", "marketer", "support", "viewer", "integration")
@@ -112,6 +121,11 @@ def authenticate(
         request_id=request_id,
         ip=ip,
     )
+
+
+def list_api_keys(uow: UnitOfWork) -> list[dict[str, Any]]:
+    """Every key with its metadata; never the key itself (only its digest is stored)."""
+    return [{k: v for k, v in row.items() if k != "key_hash"} for row in uow.api_keys.list()]
 
 
 def revoke_api_key(uow: UnitOfWork, key_id: str, *, actor: Actor) -> None:

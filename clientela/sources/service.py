@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from clientela.domain.actor import utcnow
 from clientela.domain.errors import NotFound
 from clientela.domain.ids import new_id
 from clientela.storage.uow import UnitOfWork
 
-__all__ = ["BUILT_IN_SOURCES", "ensure_built_in_sources", "ensure_source", "source_id"]
+__all__ = [
+    "BUILT_IN_SOURCES",
+    "ensure_built_in_sources",
+    "ensure_source",
+    "list_sources",
+    "source_id",
+]
 
 #: name -> (kind, trust rank). Manual corrections by people outrank automated feeds.
 BUILT_IN_SOURCES: dict[str, tuple[str, int]] = {
@@ -41,6 +49,17 @@ def create_source(uow: UnitOfWork, name: str, kind: str, trust_rank: int) -> str
         }
     )
     return identifier
+
+
+def list_sources(uow: UnitOfWork) -> list[dict[str, Any]]:
+    """Every source, with whether it has a write key (never the key's digest)."""
+    return [
+        {
+            **{k: v for k, v in row.items() if k != "write_key_hash"},
+            "has_write_key": row["write_key_hash"] is not None,
+        }
+        for row in uow.sources.list()
+    ]
 
 
 def ensure_source(uow: UnitOfWork, name: str, *, kind: str, trust_rank: int = 40) -> str:

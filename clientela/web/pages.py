@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from clientela import __version__
 from clientela.api.deps import get_store
+from clientela.customers.service import count_active
 from clientela.storage.store import Store
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -21,7 +22,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, store: Annotated[Store, Depends(get_store)]) -> HTMLResponse:
     with store.unit_of_work(write=False) as uow:
-        customers = uow.customers.count()
+        customers = count_active(uow)
     return templates.TemplateResponse(
         request,
         "home.html",

@@ -19,13 +19,9 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from clientela.api.problems import PROBLEM_RESPONSES, problem_description
-from clientela.domain.actor import Actor, utcnow
-from clientela.domain.errors import BadRequest, FieldError, InvalidValue, PayloadTooLarge
-from clientela.domain.tracking import MESSAGE_TYPES, parse_timestamp
-from clientela.ingest.service import IngestResult, ingest_messages
-from clientela.settings import Settings
-from clientela.sources.keys import authenticate_write_key
-from clientela.storage.store import Store
+from clientela.domain.errors import BadRequest, FieldError, PayloadTooLarge
+from clientela.domain.tracking import MESSAGE_TYPES
+from clientela.ingest.service import receive
 
 router = APIRouter(prefix="/v1", tags=["tracking"])
 
@@ -102,49 +98,6 @@ def _write_key(request: Request, payload: dict[str, Any]) -> str:
     return key if isinstance(key, str) else ""
 
 
-def _ingest(
-    store: Store,
-    settings: Settings,
-    key: str,
-    messages: list[Any],
-    sizes: list[int],
-    default_type: str | None,
-    sent_at: Any,
-    gpc: bool,
-    request_context: dict[str, Any],
-) -> IngestResult:
-    received_at = utcnow()
-    try:
-        batch_sent_at = parse_timestamp(sent_at, field_name="sentAt") if sent_at else None
-    except InvalidValue:
-        batch_sent_at = None
-    with store.unit_of_work() as uow:
-        source = authenticate_write_key(uow, key)
-        actor = Actor(
-            kind="source",
-            id=str(source["id"]),
-            role="integration",
-            scopes=frozenset({"ingest"}),
-            request_id=request_context.get("request_id"),
-            ip=request_context.get("ip"),
-        )
-        result = ingest_messages(
-            uow,
-            source,
-            messages,
-            actor=actor,
-            settings=settings,
-            received_at=received_at,
-            default_type=default_type,
-            batch_sent_at=batch_sent_at,
-            sizes=sizes,
-            gpc=gpc,
-            request_context=request_context,
-        )
-        uow.commit()
-    return result
-
-
 async def _handle(request: Request, default_type: str | None) -> dict[str, Any]:
     limit = MAX_BATCH_BYTES if default_type is None else MAX_MESSAGE_BYTES
     payload = await _payload(request, limit)
@@ -160,16 +113,16 @@ async def _handle(request: Request, default_type: str | None) -> dict[str, Any]:
     else:
         messages, sizes = [payload], [0]
     result = await run_in_threadpool(
-        _ingest,
+        receive,
         request.app.state.store,
-        request.app.state.settings,
         key,
         messages,
-        sizes,
-        default_type,
-        payload.get("sentAt"),
-        request.headers.get("sec-gpc") == "1",
-        {
+        settings=request.app.state.settings,
+        sizes=sizes,
+        default_type=default_type,
+        sent_at=payload.get("sentAt"),
+        gpc=request.headers.get("sec-gpc") == "1",
+        request_context={
             "ip": request.client.host if request.client else None,
             "user_agent": request.headers.get("user-agent"),
             "request_id": getattr(request.state, "request_id", None),

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, insert, select, update
 from clientela.storage import raw
 from clientela.storage.bulk import insert_rows
 from clientela.storage.group_commit import Operation
-from clientela.storage.repositories._base import Repository, as_dict, translate_integrity_errors
+from clientela.storage.repositories._base import Repository, translate_integrity_errors
 from clientela.storage.tables import api_keys, audit_entries, users
 
 
@@ -20,11 +20,6 @@ class UserRepository(Repository):
     def add(self, row: Mapping[str, Any]) -> None:
         with translate_integrity_errors():
             self.connection.execute(insert(users), dict(row))
-
-    def get_by_email(self, email: str) -> dict[str, Any] | None:
-        return as_dict(
-            self.connection.execute(select(users).where(users.c.email == email)).mappings().first()
-        )
 
     def count(self) -> int:
         return len(self.connection.execute(select(users.c.id)).all())

@@ -4,7 +4,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import insert, select, update
 
 from clientela.storage import raw
 from clientela.storage.bulk import insert_rows
@@ -53,47 +53,6 @@ class IdentityRepository(Repository):
             (customer_id,),
             order_by='"kind", "first_seen_at"',
         )
-
-    def for_customers(self, customer_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
-        grouped: dict[str, list[dict[str, Any]]] = {i: [] for i in customer_ids}
-        if not customer_ids:
-            return grouped
-        rows = self.connection.execute(
-            select(identities)
-            .where(identities.c.customer_id.in_(list(customer_ids)))
-            .order_by(identities.c.kind, identities.c.first_seen_at)
-        )
-        for row in rows.mappings():
-            grouped[row["customer_id"]].append(dict(row))
-        return grouped
-
-    def get(self, identity_id: str) -> dict[str, Any] | None:
-        row = (
-            self.connection.execute(select(identities).where(identities.c.id == identity_id))
-            .mappings()
-            .first()
-        )
-        return None if row is None else dict(row)
-
-    def delete(self, identity_id: str) -> None:
-        self.connection.execute(delete(identities).where(identities.c.id == identity_id))
-
-    def touch(self, identity_ids: Sequence[str], seen_at: datetime) -> None:
-        if identity_ids:
-            self.connection.execute(
-                update(identities)
-                .where(identities.c.id.in_(list(identity_ids)), identities.c.last_seen_at < seen_at)
-                .values(last_seen_at=seen_at)
-            )
-
-    def by_kind(self, kind: str, *, after_value: str | None, limit: int) -> list[dict[str, Any]]:
-        query = select(identities.c.customer_id, identities.c.value).where(
-            identities.c.kind == kind
-        )
-        if after_value is not None:
-            query = query.where(identities.c.value > after_value)
-        query = query.order_by(identities.c.value).limit(limit)
-        return [dict(row) for row in self.connection.execute(query).mappings()]
 
     def kinds_of(self, customer_ids: Sequence[str], kind: str) -> dict[str, set[str]]:
         """Values of one identity kind held by each customer."""
