@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from clientela.customers.profile import name_tokens
 from clientela.customers.service import identity_row
 from clientela.domain.actor import Actor, utcnow
 from clientela.domain.identity import IdentityKey
 from clientela.domain.ids import new_id
+from clientela.identity.merging import merge_profiles
 from clientela.storage.uow import UnitOfWork
 
 __all__ = ["Resolution", "empty_profile", "merge_profiles", "resolve"]
@@ -197,83 +197,3 @@ def _link(
     uow: UnitOfWork, customer_id: str, keys: Sequence[IdentityKey], source_id: str, seen: datetime
 ) -> None:
     uow.identities.insert_many([identity_row(customer_id, key, source_id, seen) for key in keys])
-
-
-def merge_profiles(
-    uow: UnitOfWork, survivor_id: str, merged_id: str, *, reason: str, actor: Actor
-) -> str:
-    """Fold ``merged_id`` into ``survivor_id``: rows re-pointed, empty fields filled, a snapshot
-    kept so the merge can be undone exactly. Returns the merge id."""
-    survivor = uow.customers.get(survivor_id)
-    merged = uow.customers.get(merged_id)
-    assert survivor is not None
-    assert merged is not None
-    moved = uow.merges.move_rows(merged_id, survivor_id)
-    filled: dict[str, Any] = {}
-    observed = dict(survivor.get("field_observed") or {})
-    for key, value in merged.items():
-        if key in _NOT_PROFILE or value in (None, [], {}):
-            continue
-        theirs = (merged.get("field_observed") or {}).get(key)
-        ours = observed.get(key)
-        if survivor.get(key) in (None, [], {}) or (theirs and ours and theirs > ours):
-            filled[key] = value
-            if theirs:
-                observed[key] = theirs
-    attributes = {**(merged.get("attributes") or {}), **(survivor.get("attributes") or {})}
-    now = utcnow()
-    uow.customers.update(
-        survivor_id,
-        {**filled, "attributes": attributes, "field_observed": observed, "updated_at": now},
-        expected_version=survivor["version"],
-    )
-    uow.customers.update(
-        merged_id,
-        {"status": "merged", "merged_into": survivor_id, "updated_at": now},
-        expected_version=merged["version"],
-    )
-    uow.customers.replace_name_tokens(survivor_id, name_tokens({**survivor, **filled}))
-    merge_id = new_id()
-    uow.merges.add(
-        {
-            "id": merge_id,
-            "survivor_id": survivor_id,
-            "merged_id": merged_id,
-            "reason": reason,
-            "score": None,
-            "actor": actor.label,
-            "snapshot": {
-                "survivor": _jsonable(survivor),
-                "merged": _jsonable(merged),
-                "moved": moved,
-            },
-            "created_at": now,
-        }
-    )
-    return merge_id
-
-
-_NOT_PROFILE = frozenset(
-    {
-        "id",
-        "status",
-        "merged_into",
-        "created_at",
-        "updated_at",
-        "version",
-        "attributes",
-        "field_observed",
-        "event_count",
-        "order_count",
-        "total_revenue_minor",
-        "first_seen_at",
-        "last_seen_at",
-        "first_order_at",
-        "last_order_at",
-        "quality_score",
-    }
-)
-
-
-def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in row.items()}

@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -354,4 +355,52 @@ identity_flags = Table(
     Column("blocked", Boolean, nullable=False),
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("last_seen_at", UTCDateTime, nullable=False),
+)
+
+match_candidates = Table(
+    "match_candidates",
+    metadata,
+    # Pairs of profiles the duplicate model thinks are one person (``left_id < right_id``). The
+    # row outlives the decision: a rejected pair is never proposed again.
+    _id(),
+    Column("left_id", String(36), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("right_id", String(36), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("probability", Float, nullable=False),
+    Column("match_weight", Float, nullable=False),
+    # field -> {"level": label, "weight": log2 Bayes factor}: why the model scored it so
+    Column("explanation", JSONType, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, accepted, rejected, merged
+    Column("model_version", Integer, nullable=False),
+    Column("run_id", String(36), nullable=False),
+    Column("merge_id", String(36)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("decided_at", UTCDateTime),
+    Column("decided_by", String(120)),
+    UniqueConstraint("left_id", "right_id"),
+)
+Index("ix_match_candidates_status", match_candidates.c.status, match_candidates.c.probability)
+Index("ix_match_candidates_right", match_candidates.c.right_id)
+
+dedupe_models = Table(
+    "dedupe_models",
+    metadata,
+    # Trained Fellegi-Sunter models (Splink settings with m and u), one version per training.
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("model", JSONType, nullable=False),
+    Column("trained_on", Integer, nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+dedupe_runs = Table(
+    "dedupe_runs",
+    metadata,
+    _id(),
+    Column("mode", String(16), nullable=False),  # full, incremental
+    Column("status", String(16), nullable=False),  # running, done, failed
+    Column("model_version", Integer),
+    Column("summary", JSONType),
+    Column("actor", String(120), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
 )

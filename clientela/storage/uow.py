@@ -21,6 +21,11 @@ from clientela.storage.repositories.activity import (
 )
 from clientela.storage.repositories.catalogue import AttributeRepository, SourceRepository
 from clientela.storage.repositories.customers import CustomerRepository
+from clientela.storage.repositories.dedupe import (
+    DedupeModelRepository,
+    DedupeRunRepository,
+    MatchCandidateRepository,
+)
 from clientela.storage.repositories.identities import IdentityRepository
 from clientela.storage.repositories.imports import ImportRepository
 from clientela.storage.repositories.merges import MergeRepository
@@ -51,6 +56,9 @@ class UnitOfWork:
     merges: MergeRepository
     imports: ImportRepository
     consents: ConsentRepository
+    matches: MatchCandidateRepository
+    dedupe_models: DedupeModelRepository
+    dedupe_runs: DedupeRunRepository
 
     def __init__(
         self,
@@ -110,6 +118,9 @@ class UnitOfWork:
         self.merges = MergeRepository(connection)
         self.imports = ImportRepository(connection)
         self.consents = ConsentRepository(connection)
+        self.matches = MatchCandidateRepository(connection)
+        self.dedupe_models = DedupeModelRepository(connection)
+        self.dedupe_runs = DedupeRunRepository(connection)
         return self
 
     def __exit__(

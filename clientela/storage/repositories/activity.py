@@ -25,6 +25,14 @@ class ProvenanceRepository(Repository):
         )
         return [dict(row) for row in rows.mappings()]
 
+    def for_customers(self, customer_ids: Sequence[str]) -> list[dict[str, Any]]:
+        rows = self.connection.execute(
+            select(field_provenance)
+            .where(field_provenance.c.customer_id.in_(list(customer_ids)))
+            .order_by(field_provenance.c.observed_at, field_provenance.c.id)
+        )
+        return [dict(row) for row in rows.mappings()]
+
 
 class EventRepository(Repository):
     def known_message_ids(self, source_id: str, message_ids: Sequence[str]) -> set[str]:

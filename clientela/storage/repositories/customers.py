@@ -1,16 +1,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, func, select, update
+from sqlalchemy import ColumnElement, Date, case, delete, func, select, update
 
 from clientela.storage import raw
 from clientela.storage.bulk import insert_rows
 from clientela.storage.errors import StaleWrite
 from clientela.storage.repositories._base import Repository
 from clientela.storage.tables import customer_name_tokens, customers, events, transactions
+from clientela.storage.types import UTCDateTime
 
 _PREFIX_END = "\U0010ffff"
 #: Every column with its starting value, so bulk rows may name only what they set.
@@ -44,6 +45,27 @@ class CustomerRepository(Repository):
         )
         if result.rowcount != 1:
             raise StaleWrite(customer_id)
+
+    def restore(self, row: Mapping[str, Any]) -> None:
+        """Write a profile back exactly as a snapshot recorded it, version included."""
+        values = {key: value for key, value in row.items() if key != "id"}
+        self.connection.execute(update(customers).where(customers.c.id == row["id"]).values(values))
+
+    @staticmethod
+    def from_json(row: Mapping[str, Any]) -> dict[str, Any]:
+        """A row recorded as JSON (dates as ISO text) with its column types back."""
+        decoded: dict[str, Any] = {}
+        for key, value in row.items():
+            column = customers.c.get(key)
+            if column is None:
+                continue
+            if isinstance(value, str) and isinstance(column.type, Date):
+                decoded[key] = date.fromisoformat(value)
+            elif isinstance(value, str) and isinstance(column.type, UTCDateTime):
+                decoded[key] = datetime.fromisoformat(value)
+            else:
+                decoded[key] = value
+        return decoded
 
     def delete(self, customer_id: str) -> None:
         self.connection.execute(delete(customers).where(customers.c.id == customer_id))

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -53,6 +53,16 @@ class IdentityRepository(Repository):
             (customer_id,),
             order_by='"kind", "first_seen_at"',
         )
+
+    def of_kind(self, kind: str, *, batch: int = 10_000) -> Iterator[tuple[str, str]]:
+        """(customer_id, value) of every identity of one kind, by customer."""
+        result = self.connection.execution_options(yield_per=batch).execute(
+            select(identities.c.customer_id, identities.c.value)
+            .where(identities.c.kind == kind)
+            .order_by(identities.c.customer_id, identities.c.value)
+        )
+        for customer_id, value in result:
+            yield str(customer_id), str(value)
 
     def kinds_of(self, customer_ids: Sequence[str], kind: str) -> dict[str, set[str]]:
         """Values of one identity kind held by each customer."""

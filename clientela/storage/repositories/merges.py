@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -25,6 +26,56 @@ _PERSONAL_TABLES = (identities, events, transactions, consent_events, field_prov
 class MergeRepository(Repository):
     def add(self, row: Mapping[str, Any]) -> None:
         self.connection.execute(insert(merges), dict(row))
+
+    def get(self, merge_id: str) -> dict[str, Any] | None:
+        row = self.connection.execute(select(merges).where(merges.c.id == merge_id)).mappings()
+        found = row.first()
+        return None if found is None else dict(found)
+
+    def mark_undone(self, merge_id: str, when: datetime) -> None:
+        self.connection.execute(
+            update(merges).where(merges.c.id == merge_id).values(undone_at=when)
+        )
+
+    def later_merge_of(self, customer_id: str) -> dict[str, Any] | None:
+        """The live merge that folded ``customer_id`` into another profile, if any."""
+        row = self.connection.execute(
+            select(merges).where(merges.c.merged_id == customer_id, merges.c.undone_at.is_(None))
+        ).mappings()
+        found = row.first()
+        return None if found is None else dict(found)
+
+    def move_back(self, moved: Mapping[str, Sequence[Any]], from_id: str, to_id: str) -> None:
+        """Undo ``move_rows``: the listed rows, where still on ``from_id``, go back to ``to_id``."""
+        for table in _PERSONAL_TABLES:
+            ids = list(moved.get(table.name, ()))
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                self.connection.execute(
+                    update(table)
+                    .where(table.c.id.in_(chunk), table.c.customer_id == from_id)
+                    .values(customer_id=to_id)
+                )
+
+    def move_events_of(
+        self,
+        from_id: str,
+        to_id: str,
+        *,
+        since: datetime,
+        anonymous_ids: Sequence[str],
+        user_ids: Sequence[str],
+    ) -> int:
+        """Events received since a merge that carry the other profile's ids follow that profile."""
+        condition = events.c.anonymous_id.in_(list(anonymous_ids)) | events.c.user_id.in_(
+            list(user_ids)
+        )
+        result = self.connection.execute(
+            update(events)
+            .where(events.c.customer_id == from_id, events.c.received_at >= since, condition)
+            .values(customer_id=to_id)
+        )
+        return int(result.rowcount or 0)
 
     def for_customer(self, customer_id: str) -> list[dict[str, Any]]:
         rows = self.connection.execute(

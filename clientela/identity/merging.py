@@ -1,0 +1,292 @@
+"""Merging two profiles into a golden record, and undoing a merge exactly.
+
+A merge folds the merged profile into the survivor: each group of fields is chosen by its
+survivorship rule (``domain/survivorship.py``), identities, events, orders, consents and field
+provenance are re-pointed, and a snapshot of both profiles, of the golden record it produced and
+of every re-pointed row id is kept. Unmerge writes both profiles back from that snapshot, then
+keeps on the survivor whatever was changed there after the merge, and sends back events that
+arrived since under the merged profile's own ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from clientela.audit.service import record as audit
+from clientela.customers.profile import name_tokens
+from clientela.domain.actor import Actor, utcnow
+from clientela.domain.errors import Conflict, NotFound
+from clientela.domain.ids import new_id
+from clientela.domain.survivorship import (
+    DEFAULT_RULES,
+    FALLBACK_RULE,
+    FIELD_GROUPS,
+    Candidate,
+    Rule,
+    choose,
+)
+from clientela.storage.uow import UnitOfWork
+
+__all__ = ["MERGE_REASONS", "UnmergeResult", "merge_profiles", "unmerge"]
+
+MERGE_REASONS = ("identity", "alias", "probabilistic", "manual")
+
+#: Columns that are not what a person is but bookkeeping or summaries recomputed from activity.
+NOT_PROFILE = frozenset(
+    {
+        "id",
+        "status",
+        "merged_into",
+        "created_at",
+        "updated_at",
+        "version",
+        "attributes",
+        "field_observed",
+        "event_count",
+        "order_count",
+        "total_revenue_minor",
+        "first_seen_at",
+        "last_seen_at",
+        "first_order_at",
+        "last_order_at",
+        "quality_score",
+    }
+)
+
+
+def _json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def _jsonable(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: _json(value) for key, value in row.items()}
+
+
+def _groups(columns: list[str]) -> dict[str, tuple[str, ...]]:
+    grouped: dict[str, tuple[str, ...]] = {}
+    for group, fields in FIELD_GROUPS.items():
+        grouped[group] = tuple(f for f in fields if f in columns)
+    for column in columns:
+        if not any(column in fields for fields in FIELD_GROUPS.values()):
+            grouped[column] = (column,)
+    return grouped
+
+
+def _stamp(observed: Mapping[str, Any], fields: tuple[str, ...]) -> datetime | None:
+    """Latest observation time of a group (stamps are ``[iso time, tie-breaker]``)."""
+    times = []
+    for f in fields:
+        stamp = observed.get(f)
+        if stamp:
+            text = stamp[0] if isinstance(stamp, list | tuple) else stamp
+            times.append(datetime.fromisoformat(str(text)))
+    return max(times, default=None)
+
+
+def _candidate(
+    row: Mapping[str, Any],
+    fields: tuple[str, ...],
+    provenance: list[dict[str, Any]],
+    trust_of: Mapping[str | None, int],
+) -> Candidate:
+    values = {f: row.get(f) for f in fields}
+    said = {f: _json(v) for f, v in values.items() if v not in (None, "", [], {})}
+    # Observations (of either profile) that said exactly these values; the latest one's source
+    # is the source of the candidate.
+    agreeing = [
+        p
+        for p in provenance
+        if said
+        and all(p["fields"].get(f, said[f]) == said[f] for f in said)
+        and any(f in p["fields"] for f in said)
+    ]
+    own = [p for p in agreeing if p["customer_id"] == row["id"]]
+    trust = max((trust_of.get(p["source_id"], 0) for p in own or agreeing), default=0)
+    return Candidate(
+        profile_id=str(row["id"]),
+        values=values,
+        observed_at=_stamp(row.get("field_observed") or {}, fields),
+        trust=trust,
+        frequency=len(agreeing),
+    )
+
+
+def golden_record(
+    survivor: Mapping[str, Any],
+    merged: Mapping[str, Any],
+    provenance: list[dict[str, Any]],
+    trust_of: Mapping[str | None, int],
+    rules: Mapping[str, str] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The survivor's changed values and its new ``field_observed`` after survivorship."""
+    chosen: dict[str, Any] = {}
+    observed = dict(survivor.get("field_observed") or {})
+    theirs_observed = merged.get("field_observed") or {}
+    columns = [c for c in survivor if c not in NOT_PROFILE]
+    for group, fields in _groups(columns).items():
+        if not fields:
+            continue
+        rule: Rule = (rules or {}).get(group) or DEFAULT_RULES.get(group) or FALLBACK_RULE  # type: ignore[assignment]
+        ours = _candidate(survivor, fields, provenance, trust_of)
+        theirs = _candidate(merged, fields, provenance, trust_of)
+        winner = choose(rule, [ours, theirs])
+        if winner is theirs and dict(theirs.values) != dict(ours.values):
+            chosen.update(theirs.values)
+            for f in fields:
+                if theirs_observed.get(f):
+                    observed[f] = theirs_observed[f]
+                else:
+                    observed.pop(f, None)
+    # Custom attributes: the survivor keeps its own, the merged profile fills the gaps.
+    attributes = {**(merged.get("attributes") or {}), **(survivor.get("attributes") or {})}
+    if attributes != (survivor.get("attributes") or {}):
+        chosen["attributes"] = attributes
+        for key in attributes:
+            stamp = theirs_observed.get(f"attributes.{key}")
+            if key not in (survivor.get("attributes") or {}) and stamp:
+                observed[f"attributes.{key}"] = stamp
+    return chosen, observed
+
+
+def merge_profiles(
+    uow: UnitOfWork,
+    survivor_id: str,
+    merged_id: str,
+    *,
+    reason: str,
+    actor: Actor,
+    score: int | None = None,
+    rules: Mapping[str, str] | None = None,
+) -> str:
+    """Fold ``merged_id`` into ``survivor_id`` by survivorship; returns the merge id."""
+    if survivor_id == merged_id:
+        raise Conflict("A profile cannot be merged with itself.")
+    survivor = uow.customers.get(survivor_id)
+    merged = uow.customers.get(merged_id)
+    if survivor is None or merged is None:
+        raise NotFound("No such customer.")
+    for row in (survivor, merged):
+        if row["status"] != "active":
+            raise Conflict(
+                "Only active profiles can be merged.",
+                extra={"customer_id": row["id"], "merged_into": row.get("merged_into")},
+            )
+    provenance = uow.provenance.for_customers([survivor_id, merged_id])
+    trust_of: dict[str | None, int] = {s["id"]: s["trust_rank"] for s in uow.sources.list()}
+    chosen, observed = golden_record(survivor, merged, provenance, trust_of, rules)
+    moved = uow.merges.move_rows(merged_id, survivor_id)
+    now = utcnow()
+    survivor_after = {**survivor, **chosen, "field_observed": observed}
+    uow.customers.update(
+        survivor_id,
+        {**chosen, "field_observed": observed, "updated_at": now},
+        expected_version=survivor["version"],
+    )
+    uow.customers.update(
+        merged_id,
+        {"status": "merged", "merged_into": survivor_id, "updated_at": now},
+        expected_version=merged["version"],
+    )
+    uow.customers.replace_name_tokens(survivor_id, name_tokens(survivor_after))
+    uow.customers.refresh_activity([survivor_id, merged_id])
+    merge_id = new_id()
+    uow.merges.add(
+        {
+            "id": merge_id,
+            "survivor_id": survivor_id,
+            "merged_id": merged_id,
+            "reason": reason,
+            "score": score,
+            "actor": actor.label,
+            "snapshot": {
+                "survivor": _jsonable(survivor),
+                "merged": _jsonable(merged),
+                # What the merge wrote, so an undo can tell later edits from merged values.
+                "result": _jsonable({k: survivor_after.get(k) for k in chosen}),
+                "moved": moved,
+            },
+            "created_at": now,
+        }
+    )
+    audit(uow, actor, "customer.merge", [survivor_id, merged_id], sorted(chosen))
+    return merge_id
+
+
+@dataclass(frozen=True)
+class UnmergeResult:
+    merge_id: str
+    survivor_id: str
+    restored_id: str
+    kept_on_survivor: list[str]
+    events_returned: int
+
+
+def unmerge(uow: UnitOfWork, merge_id: str, *, actor: Actor) -> UnmergeResult:
+    """Undo a merge: both profiles as they were, later edits kept where they were made."""
+    merge = uow.merges.get(merge_id)
+    if merge is None:
+        raise NotFound("No such merge.", extra={"merge_id": merge_id})
+    if merge["undone_at"] is not None:
+        raise Conflict("This merge was already undone.", extra={"merge_id": merge_id})
+    survivor_id, merged_id = merge["survivor_id"], merge["merged_id"]
+    survivor = uow.customers.get(survivor_id)
+    merged = uow.customers.get(merged_id)
+    if survivor is None or merged is None:
+        raise Conflict("A profile of this merge was deleted; it cannot be undone.")
+    if survivor["status"] != "active":
+        later = uow.merges.later_merge_of(survivor_id)
+        raise Conflict(
+            "The survivor was merged again since; undo that merge first.",
+            extra={"merge_id": later["id"] if later else None},
+        )
+    snapshot = merge["snapshot"]
+    before_survivor = uow.customers.from_json(snapshot["survivor"])
+    before_merged = uow.customers.from_json(snapshot["merged"])
+    written = uow.customers.from_json(snapshot.get("result") or {})
+
+    uow.merges.move_back(snapshot["moved"], survivor_id, merged_id)
+    identities = uow.identities.for_customer(merged_id)
+    returned = uow.merges.move_events_of(
+        survivor_id,
+        merged_id,
+        since=merge["created_at"],
+        anonymous_ids=[i["value"] for i in identities if i["kind"] == "anonymous_id"],
+        user_ids=[i["value"] for i in identities if i["kind"] == "user_id"],
+    )
+
+    # Fields edited on the survivor after the merge differ from what the merge wrote (or, for
+    # fields the merge left alone, from the survivor's value before it).
+    edited = [
+        key
+        for key in survivor
+        if key not in NOT_PROFILE and survivor[key] != written.get(key, before_survivor.get(key))
+    ]
+    if survivor.get("attributes") != written.get("attributes", before_survivor.get("attributes")):
+        edited.append("attributes")
+    uow.customers.restore(before_merged)
+    if not edited:
+        uow.customers.restore(before_survivor)
+    else:
+        restored = {**before_survivor, **{key: survivor[key] for key in edited}}
+        observed = dict(before_survivor.get("field_observed") or {})
+        current_observed = survivor.get("field_observed") or {}
+        for key in edited:
+            if current_observed.get(key):
+                observed[key] = current_observed[key]
+        restored.update(
+            field_observed=observed, version=survivor["version"] + 1, updated_at=utcnow()
+        )
+        uow.customers.restore(restored)
+    uow.customers.refresh_activity([survivor_id, merged_id])
+    for customer_id in (survivor_id, merged_id):
+        row = uow.customers.get(customer_id)
+        assert row is not None
+        uow.customers.replace_name_tokens(customer_id, name_tokens(row))
+    now = utcnow()
+    uow.merges.mark_undone(merge_id, now)
+    uow.matches.remember_rejected(survivor_id, merged_id, actor=actor.label, at=now)
+    audit(uow, actor, "customer.unmerge", [survivor_id, merged_id], sorted(edited))
+    return UnmergeResult(merge_id, survivor_id, merged_id, sorted(edited), returned)

@@ -1,0 +1,209 @@
+"""Duplicate detection: candidate pairs (the review queue), trained models and runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, tuple_, update
+
+from clientela.domain.ids import new_id
+from clientela.storage.repositories._base import Repository, as_dict
+from clientela.storage.tables import customers, dedupe_models, dedupe_runs, match_candidates
+
+#: Columns of a profile the duplicate model reads.
+MATCH_COLUMNS = (
+    "given_name",
+    "family_name",
+    "birth_date",
+    "email",
+    "phone",
+    "document",
+    "address_line1",
+    "address_line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+)
+
+
+class MatchCandidateRepository(Repository):
+    def existing(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """Rows of pairs already proposed, whatever their status, keyed by (left, right)."""
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        pending = list(pairs)
+        for start in range(0, len(pending), 400):
+            chunk = pending[start : start + 400]
+            rows = self.connection.execute(
+                select(match_candidates).where(
+                    tuple_(match_candidates.c.left_id, match_candidates.c.right_id).in_(chunk)
+                )
+            ).mappings()
+            for row in rows:
+                found[(row["left_id"], row["right_id"])] = dict(row)
+        return found
+
+    def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            self.connection.execute(insert(match_candidates), [dict(r) for r in rows])
+
+    def rescore(self, candidate_id: str, values: Mapping[str, Any]) -> None:
+        self.connection.execute(
+            update(match_candidates).where(match_candidates.c.id == candidate_id).values(**values)
+        )
+
+    def get(self, candidate_id: str) -> dict[str, Any] | None:
+        return as_dict(
+            self.connection.execute(
+                select(match_candidates).where(match_candidates.c.id == candidate_id)
+            )
+            .mappings()
+            .first()
+        )
+
+    def page(
+        self, *, status: str | None, limit: int, after: str | None = None
+    ) -> list[dict[str, Any]]:
+        query = select(match_candidates).order_by(match_candidates.c.id).limit(limit)
+        if status:
+            query = query.where(match_candidates.c.status == status)
+        if after:
+            query = query.where(match_candidates.c.id > after)
+        return [dict(r) for r in self.connection.execute(query).mappings()]
+
+    def decide(
+        self,
+        candidate_id: str,
+        *,
+        status: str,
+        actor: str,
+        at: datetime,
+        merge_id: str | None = None,
+    ) -> None:
+        self.connection.execute(
+            update(match_candidates)
+            .where(match_candidates.c.id == candidate_id)
+            .values(status=status, decided_by=actor, decided_at=at, merge_id=merge_id)
+        )
+
+    def remember_rejected(self, a: str, b: str, *, actor: str, at: datetime) -> None:
+        """Record that two profiles are not one person (an undone merge, a rejected pair)."""
+        left, right = sorted((a, b))
+        found = self.existing([(left, right)]).get((left, right))
+        if found is not None:
+            self.decide(found["id"], status="rejected", actor=actor, at=at)
+            return
+        self.insert_many(
+            [
+                {
+                    "id": new_id(),
+                    "left_id": left,
+                    "right_id": right,
+                    "probability": 0.0,
+                    "match_weight": 0.0,
+                    "explanation": {},
+                    "status": "rejected",
+                    "model_version": 0,
+                    "run_id": "",
+                    "created_at": at,
+                    "decided_at": at,
+                    "decided_by": actor,
+                }
+            ]
+        )
+
+    def counts(self) -> dict[str, int]:
+        rows = self.connection.execute(
+            select(match_candidates.c.status, func.count()).group_by(match_candidates.c.status)
+        )
+        return dict(rows)
+
+    def pending_for(self, customer_ids: Sequence[str]) -> set[str]:
+        """Which of these profiles have an open duplicate candidate."""
+        ids = list(customer_ids)
+        found: set[str] = set()
+        for start in range(0, len(ids), 400):
+            chunk = ids[start : start + 400]
+            for column in (match_candidates.c.left_id, match_candidates.c.right_id):
+                found.update(
+                    self.connection.execute(
+                        select(column).where(
+                            column.in_(chunk), match_candidates.c.status == "pending"
+                        )
+                    ).scalars()
+                )
+        return found
+
+    def profiles(
+        self, *, changed_since: datetime | None = None, batch: int = 50_000
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """Active profiles as (id, updated_at, *MATCH_COLUMNS) tuples, in batches."""
+        columns = [customers.c.id, customers.c.updated_at, *(customers.c[c] for c in MATCH_COLUMNS)]
+        query = select(*columns).where(customers.c.status == "active").order_by(customers.c.id)
+        if changed_since is not None:
+            query = query.where(customers.c.updated_at >= changed_since)
+        result = self.connection.execution_options(yield_per=batch).execute(query)
+        for partition in result.partitions(batch):
+            yield [tuple(row) for row in partition]
+
+
+class DedupeModelRepository(Repository):
+    def latest(self) -> dict[str, Any] | None:
+        return as_dict(
+            self.connection.execute(
+                select(dedupe_models).order_by(dedupe_models.c.version.desc()).limit(1)
+            )
+            .mappings()
+            .first()
+        )
+
+    def add(self, row: Mapping[str, Any]) -> int:
+        version = int(
+            self.connection.execute(
+                select(func.coalesce(func.max(dedupe_models.c.version), 0))
+            ).scalar_one()
+        )
+        self.connection.execute(insert(dedupe_models), {**row, "version": version + 1})
+        return version + 1
+
+    def versions(self) -> list[dict[str, Any]]:
+        rows = self.connection.execute(
+            select(
+                dedupe_models.c.version,
+                dedupe_models.c.trained_on,
+                dedupe_models.c.actor,
+                dedupe_models.c.created_at,
+            ).order_by(dedupe_models.c.version)
+        )
+        return [dict(r) for r in rows.mappings()]
+
+
+class DedupeRunRepository(Repository):
+    def add(self, row: Mapping[str, Any]) -> None:
+        self.connection.execute(insert(dedupe_runs), dict(row))
+
+    def finish(self, run_id: str, values: Mapping[str, Any]) -> None:
+        self.connection.execute(
+            update(dedupe_runs).where(dedupe_runs.c.id == run_id).values(**values)
+        )
+
+    def get(self, run_id: str) -> dict[str, Any] | None:
+        return as_dict(
+            self.connection.execute(select(dedupe_runs).where(dedupe_runs.c.id == run_id))
+            .mappings()
+            .first()
+        )
+
+    def last_done(self) -> dict[str, Any] | None:
+        return as_dict(
+            self.connection.execute(
+                select(dedupe_runs)
+                .where(dedupe_runs.c.status == "done")
+                .order_by(dedupe_runs.c.started_at.desc())
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
