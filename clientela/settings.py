@@ -73,6 +73,39 @@ class Settings(BaseSettings):
         description="How many times an identity value (e-mail, phone, anonymous id) may point at "
         "a different account before it is blocked from linking people and flagged for review.",
     )
+    dedupe_auto_merge_probability: float = Field(
+        0.99,
+        gt=0,
+        lt=1,
+        description="Match probability at or above which `dedupe run --auto-merge` merges a "
+        "pair (when its cluster passes the chaining guard).",
+    )
+    dedupe_review_probability: float = Field(
+        0.8,
+        gt=0,
+        lt=1,
+        description="Match probability at or above which a pair goes to the review queue.",
+    )
+    dedupe_max_cluster_size: int = Field(
+        10, ge=2, description="Largest cluster merged automatically; larger ones are split."
+    )
+    dedupe_u_max_pairs: float = Field(
+        5e6,
+        ge=1e4,
+        description="Random pairs sampled to train the u probabilities (more: better "
+        "estimates, longer training).",
+    )
+    dedupe_backend: Literal["duckdb", "spark"] = Field(
+        "duckdb",
+        description="Where Splink runs: embedded DuckDB, or Spark (needs pyspark and Java 17) "
+        "for stores beyond one machine.",
+    )
+    survivorship: dict[str, str] = Field(
+        default_factory=dict,
+        description="Survivorship rule per field or field group (`name`, `address`, `email`, "
+        "...): most_recent, most_trusted, most_complete, most_frequent or manual. JSON, e.g. "
+        '`{"email": "most_trusted"}`; unnamed fields keep their default rule.',
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Level of the application log (which never holds personal data)."
     )
@@ -96,6 +129,22 @@ class Settings(BaseSettings):
         if len(value) != 3 or not value.isalpha():
             raise ValueError("must be an ISO 4217 code such as BRL")
         return value
+
+    @field_validator("survivorship")
+    @classmethod
+    def _known_rules(cls, value: dict[str, str]) -> dict[str, str]:
+        from clientela.domain.survivorship import RULES
+
+        unknown = {k: v for k, v in value.items() if v not in RULES}
+        if unknown:
+            raise ValueError(f"unknown rules {sorted(unknown.values())}; use one of {RULES}")
+        return value
+
+    @model_validator(mode="after")
+    def _dedupe_thresholds(self) -> Settings:
+        if not self.dedupe_review_probability <= self.dedupe_auto_merge_probability:
+            raise ValueError("dedupe_review_probability must not exceed the auto-merge one")
+        return self
 
     @model_validator(mode="after")
     def _safe_in_production(self) -> Settings:
@@ -133,7 +182,7 @@ def settings_reference() -> str:
     for name, info in Settings.model_fields.items():
         annotation = getattr(info.annotation, "__name__", None) or str(info.annotation)
         annotation = annotation.replace("typing.", "").replace("|", "\\|")
-        default = info.default
+        default = info.get_default(call_default_factory=True)
         shown = "" if default is None else f"`{default}`"
         lines.append(
             f"| `CLIENTELA_{name.upper()}` | {annotation} | {shown} | {info.description} |"

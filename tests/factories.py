@@ -55,3 +55,27 @@ def actor(role: str = "admin") -> Actor:
 
 def settings(**overrides: Any) -> Settings:
     return Settings(**overrides)
+
+
+def people_with_duplicates(
+    store: Any, settings: Settings, n: int = 600, seed: int = 3
+) -> tuple[dict[int, str], set[tuple[str, str]]]:
+    """Demo people stored with their known near-duplicates: (index -> customer id, the true
+    duplicate pairs as sorted id pairs)."""
+    from clientela.customers.service import create_customers
+    from clientela.demo.generator import generate
+
+    data = generate(n, seed=seed)
+    records = [{k: v for k, v in p.items() if not k.startswith("_")} for p in data.customers]
+    with store.unit_of_work() as uow:
+        result = create_customers(uow, records, actor=actor(), settings=settings, source="demo")
+        uow.commit()
+    refused = {r.index for r in result.rejected}
+    created = iter(result.created)
+    ids = {i: next(created) for i in range(len(records)) if i not in refused}
+    truth: set[tuple[str, str]] = set()
+    for a, b in data.duplicates:
+        if a in ids and b in ids:
+            left, right = sorted((ids[a], ids[b]))
+            truth.add((left, right))
+    return ids, truth

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from clientela.domain.errors import ClientelaError, FieldError
+from clientela.domain.errors import ClientelaError, FieldError, MergedAway
 
 __all__ = ["PROBLEM_RESPONSES", "Problem", "install_problem_handlers", "problem_response"]
 
@@ -89,6 +89,10 @@ def problem_response(
 def _from_clientela_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ClientelaError)
     headers = {"WWW-Authenticate": 'Bearer realm="clientela"'} if exc.status == 401 else None
+    if isinstance(exc, MergedAway):
+        # Where the person lives now: the same path with the survivor's id.
+        survivor = str(exc.extra["merged_into"])
+        headers = {"Location": request.url.path.replace(_last_id(request.url.path), survivor)}
     return problem_response(
         request,
         status=exc.status,
@@ -99,6 +103,11 @@ def _from_clientela_error(request: Request, exc: Exception) -> JSONResponse:
         extra=exc.extra,
         headers=headers,
     )
+
+
+def _last_id(path: str) -> str:
+    ids = [part for part in path.split("/") if len(part) == 36 and part.count("-") == 4]
+    return ids[-1] if ids else ""
 
 
 _PYDANTIC_MESSAGES = {
@@ -210,6 +219,11 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: problem_description("Invalid input, with every offending field"),
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: problem_description("No such resource")}
+MOVED: dict[int | str, dict[str, Any]] = {
+    301: problem_description(
+        "Merged into another customer: `Location` and `merged_into` name the survivor"
+    )
+}
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: problem_description("Conflicts with stored data (duplicate identity, stale version)")
 }

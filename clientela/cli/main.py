@@ -25,10 +25,18 @@ from clientela.cli.common import (
     to_json,
     to_json_line,
 )
+from clientela.cli.unify import add_merge_commands, dedupe_app, identities_app
 from clientela.customers import service as customers_service
 from clientela.domain.actor import Actor
-from clientela.domain.errors import ClientelaError, FieldError, InvalidValue, ValidationFailed
+from clientela.domain.errors import (
+    BadRequest,
+    ClientelaError,
+    FieldError,
+    InvalidValue,
+    ValidationFailed,
+)
 from clientela.domain.identity import parse_identity
+from clientela.ingest.imports import InvalidFields
 from clientela.security.apikeys import ROLES, create_api_key, list_api_keys, revoke_api_key
 from clientela.settings import settings_reference
 from clientela.sources.service import list_sources
@@ -56,6 +64,9 @@ import_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(import_app, name="import")
+app.add_typer(dedupe_app, name="dedupe")
+app.add_typer(identities_app, name="identities")
+add_merge_commands(customers_app)
 
 
 def _version(value: bool) -> None:
@@ -521,6 +532,13 @@ def import_customers_command(
     file_format: Annotated[
         str | None, typer.Option("--format", help="csv, tsv, jsonl, xlsx or parquet")
     ] = None,
+    invalid_fields: Annotated[
+        str,
+        typer.Option(
+            help="reject: refuse a row with any invalid value; drop: import it without the "
+            "invalid values (listed in FILE.partial.csv)."
+        ),
+    ] = "reject",
 ) -> None:
     """Import customers: every row validated and stitched like the API; refused rows go to a
     reject file with their row number and reason. Exit 0 when the file was processed."""
@@ -542,6 +560,7 @@ def import_customers_command(
             reject_path=rejects,
             file_format=file_format,
             on_progress=advance,
+            invalid_fields=_invalid_fields(invalid_fields),
         )
     table = Table("", "", show_header=False)
     table.add_row(
@@ -557,9 +576,21 @@ def import_customers_command(
         table.add_row(label, str(getattr(summary, label)))
     if summary.reject_file:
         table.add_row("reject file", summary.reject_file)
+    if summary.partial_file:
+        table.add_row("without invalid values", f"{summary.partial} ({summary.partial_file})")
     if summary.dry_run:
         table.add_row("dry run", "nothing was stored")
     console.print(table)
+
+
+def _invalid_fields(value: str) -> InvalidFields:
+    if value == "reject":
+        return "reject"
+    if value == "drop":
+        return "drop"
+    raise BadRequest(
+        "--invalid-fields is reject or drop.", errors=[FieldError("--invalid-fields", value)]
+    )
 
 
 def _import_activity(

@@ -28,6 +28,7 @@ from clientela.domain.errors import (
     Conflict,
     FieldError,
     InvalidValue,
+    MergedAway,
     NotFound,
     ValidationFailed,
 )
@@ -352,11 +353,23 @@ def _load_active(uow: UnitOfWork, customer_id: str) -> dict[str, Any]:
     if row is None or row["status"] == "erased":
         raise NotFound("No customer has this id.")
     if row["status"] == "merged":
-        raise NotFound(
+        raise MergedAway(
             "This customer was merged into another one.",
-            extra={"merged_into": row["merged_into"]},
+            extra={"merged_into": survivor_of(uow, row)},
         )
     return row
+
+
+def survivor_of(uow: UnitOfWork, row: Mapping[str, Any]) -> str:
+    """The active profile a merged one lives on in (merges can chain)."""
+    seen = {row["id"]}
+    while row["status"] == "merged" and row["merged_into"] not in seen:
+        seen.add(row["merged_into"])
+        following = uow.customers.get(row["merged_into"])
+        if following is None:
+            break
+        row = following
+    return str(row["id"])
 
 
 def _profile(uow: UnitOfWork, customer_id: str, settings: Settings) -> dict[str, Any]:

@@ -91,6 +91,14 @@ class NotFound(ClientelaError):
     title = "Not found"
 
 
+class MergedAway(ClientelaError):
+    """The profile was merged into another one; ``extra["merged_into"]`` names the survivor."""
+
+    status = 301
+    code = "merged"
+    title = "Merged into another customer"
+
+
 class Conflict(ClientelaError):
     status = 409
     code = "conflict"

@@ -232,6 +232,7 @@ def search_key(text: str) -> str:
 # --- dates ------------------------------------------------------------------------------------
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y")
+_BASIC_DATE = re.compile(r"\d{8}")
 
 
 def parse_date(raw: str | date, *, formats: tuple[str, ...] = _DATE_FORMATS) -> date:
@@ -243,6 +244,8 @@ def parse_date(raw: str | date, *, formats: tuple[str, ...] = _DATE_FORMATS) -> 
     if not isinstance(raw, str):
         raise InvalidValue("a date must be text such as 1990-12-31", "type")
     text = raw.strip()
+    if _BASIC_DATE.fullmatch(text):  # ISO 8601 basic format, as many exports write it
+        text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
     for fmt in formats:
         try:
             return datetime.strptime(text, fmt).date()

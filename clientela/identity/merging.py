@@ -151,6 +151,39 @@ def golden_record(
     return chosen, observed
 
 
+def source_trust(uow: UnitOfWork) -> dict[str | None, int]:
+    return {s["id"]: s["trust_rank"] for s in uow.sources.list()}
+
+
+_NO_ACTIVITY: dict[str, Any] = {
+    "event_count": 0,
+    "order_count": 0,
+    "total_revenue_minor": 0,
+    "first_seen_at": None,
+    "last_seen_at": None,
+    "first_order_at": None,
+    "last_order_at": None,
+}
+
+
+def _combined_activity(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    """The summaries of one person's events and orders, from those of the two profiles."""
+
+    def pick(key: str, choose: Any) -> Any:
+        values = [v for v in (a.get(key), b.get(key)) if v is not None]
+        return choose(values) if values else None
+
+    return {
+        "event_count": (a["event_count"] or 0) + (b["event_count"] or 0),
+        "order_count": (a["order_count"] or 0) + (b["order_count"] or 0),
+        "total_revenue_minor": (a["total_revenue_minor"] or 0) + (b["total_revenue_minor"] or 0),
+        "first_seen_at": pick("first_seen_at", min),
+        "last_seen_at": pick("last_seen_at", max),
+        "first_order_at": pick("first_order_at", min),
+        "last_order_at": pick("last_order_at", max),
+    }
+
+
 def merge_profiles(
     uow: UnitOfWork,
     survivor_id: str,
@@ -160,8 +193,10 @@ def merge_profiles(
     actor: Actor,
     score: int | None = None,
     rules: Mapping[str, str] | None = None,
+    trust_of: Mapping[str | None, int] | None = None,
 ) -> str:
-    """Fold ``merged_id`` into ``survivor_id`` by survivorship; returns the merge id."""
+    """Fold ``merged_id`` into ``survivor_id`` by survivorship; returns the merge id.
+    ``trust_of`` (source id -> trust rank) may be passed by callers that merge many pairs."""
     if survivor_id == merged_id:
         raise Conflict("A profile cannot be merged with itself.")
     survivor = uow.customers.get(survivor_id)
@@ -175,23 +210,29 @@ def merge_profiles(
                 extra={"customer_id": row["id"], "merged_into": row.get("merged_into")},
             )
     provenance = uow.provenance.for_customers([survivor_id, merged_id])
-    trust_of: dict[str | None, int] = {s["id"]: s["trust_rank"] for s in uow.sources.list()}
+    if trust_of is None:
+        trust_of = source_trust(uow)
     chosen, observed = golden_record(survivor, merged, provenance, trust_of, rules)
     moved = uow.merges.move_rows(merged_id, survivor_id)
     now = utcnow()
     survivor_after = {**survivor, **chosen, "field_observed": observed}
     uow.customers.update(
         survivor_id,
-        {**chosen, "field_observed": observed, "updated_at": now},
+        {
+            **chosen,
+            **_combined_activity(survivor, merged),
+            "field_observed": observed,
+            "updated_at": now,
+        },
         expected_version=survivor["version"],
     )
     uow.customers.update(
         merged_id,
-        {"status": "merged", "merged_into": survivor_id, "updated_at": now},
+        {"status": "merged", "merged_into": survivor_id, "updated_at": now, **_NO_ACTIVITY},
         expected_version=merged["version"],
     )
-    uow.customers.replace_name_tokens(survivor_id, name_tokens(survivor_after))
-    uow.customers.refresh_activity([survivor_id, merged_id])
+    if any(key in chosen for key in FIELD_GROUPS["name"]):
+        uow.customers.replace_name_tokens(survivor_id, name_tokens(survivor_after))
     merge_id = new_id()
     uow.merges.add(
         {

@@ -14,14 +14,21 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from clientela.attributes.service import registry as attribute_registry
 from clientela.audit import service as audit
 from clientela.customers.bulk import checked_chunks
 from clientela.customers.observations import apply_observation
-from clientela.customers.service import CheckedRecord, create_customers, validation_context
+from clientela.customers.service import (
+    CheckedRecord,
+    check_records,
+    create_customers,
+    validation_context,
+)
 from clientela.domain.actor import Actor, utcnow
+from clientela.domain.attributes import AttributeDefinition
+from clientela.domain.fields import ValidationContext
 from clientela.identity.stitching import resolve
 from clientela.ingest.mapping import ColumnMapping, auto_mapping
 from clientela.ingest.readers import open_table, write_rejects
@@ -30,7 +37,9 @@ from clientela.sources.service import ensure_source
 from clientela.storage.store import Store
 from clientela.storage.uow import UnitOfWork
 
-__all__ = ["ImportSummary", "import_customers"]
+__all__ = ["ImportSummary", "InvalidFields", "import_customers"]
+
+InvalidFields = Literal["reject", "drop"]
 
 
 @dataclass
@@ -48,7 +57,11 @@ class ImportSummary:
     merged: int = 0
     rejected: int = 0
     reject_file: str | None = None
+    #: rows imported without some invalid values (``invalid_fields="drop"``)
+    partial: int = 0
+    partial_file: str | None = None
     _rejects: list[tuple[int, dict[str, Any], str]] = field(default_factory=list, repr=False)
+    _partials: list[tuple[int, dict[str, Any], str]] = field(default_factory=list, repr=False)
 
 
 def import_customers(
@@ -66,7 +79,11 @@ def import_customers(
     chunk_size: int = 2000,
     workers: int | None = None,
     on_progress: Callable[[int], None] | None = None,
+    invalid_fields: InvalidFields = "reject",
 ) -> ImportSummary:
+    """Import a customer file. ``invalid_fields="drop"`` imports a row whose only faults are
+    invalid field values without those values (listed, with the original row, in a
+    ``.partial.csv`` file) instead of refusing the whole row."""
     table = open_table(path, format=file_format)
     mapping = auto_mapping(
         table.headers, overrides=mapping_overrides, id_column=id_column, source=source
@@ -97,6 +114,8 @@ def import_customers(
     ):
         rows = numbered[: len(chunk)]
         del numbered[: len(chunk)]
+        if invalid_fields == "drop":
+            _drop_invalid_fields(chunk, checked, rows, summary, context, registry)
         with store.unit_of_work() as uow:
             _import_chunk(uow, rows, chunk, checked, summary, source_id, actor, settings, source)
             if not dry_run:
@@ -109,7 +128,48 @@ def import_customers(
         target = reject_path or path.with_name(path.stem + ".rejects.csv")
         write_rejects(target, table.headers, summary._rejects)
         summary.reject_file = str(target)
+    summary.partial = len(summary._partials)
+    if summary._partials:
+        target = path.with_name(path.stem + ".partial.csv")
+        write_rejects(target, table.headers, summary._partials)
+        summary.partial_file = str(target)
     return summary
+
+
+def _drop_invalid_fields(
+    chunk: list[Mapping[str, Any]],
+    checked: list[CheckedRecord],
+    rows: list[tuple[int, dict[str, Any]]],
+    summary: ImportSummary,
+    context: ValidationContext,
+    registry: Mapping[str, AttributeDefinition],
+) -> None:
+    """Re-check refused rows without their invalid field values; identities are never dropped
+    (a wrong identity must not be guessed around), so such rows stay refused."""
+    for position, item in enumerate(checked):
+        if item.changes is not None or "__invalid__" in chunk[position] or not item.errors:
+            continue
+        record = dict(chunk[position])
+        attributes = dict(record.get("attributes") or {})
+        dropped = []
+        for error in item.errors:
+            name = error.field
+            if name.startswith("attributes.") and name[11:] in attributes:
+                attributes.pop(name[11:])
+            elif name in record and name not in ("identities", "attributes"):
+                record.pop(name)
+            else:
+                break
+            dropped.append(f"{error.field}: {error.message}")
+        else:
+            if "attributes" in record:
+                record["attributes"] = attributes
+            again = check_records([record], context, registry)[0]
+            if again.changes is not None:
+                chunk[position] = record
+                checked[position] = again
+                number, row = rows[position]
+                summary._partials.append((number, row, "dropped " + "; ".join(dropped)))
 
 
 def _record(mapping: ColumnMapping, row: dict[str, Any]) -> dict[str, Any]:

@@ -87,9 +87,21 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "дата рождения",
     ),
     "gender": ("sexo", "genero", "gender", "sex", "пол"),
-    "address_line1": ("endereco", "logradouro", "rua", "address", "street", "адрес", "улица"),
+    "address_line1": (
+        "endereco",
+        "logradouro",
+        "rua",
+        "address",
+        "address 1",
+        "address1",
+        "address line 1",
+        "street",
+        "street address",
+        "адрес",
+        "улица",
+    ),
     "address_line2": ("complemento", "bairro", "address 2", "address line 2"),
-    "city": ("cidade", "municipio", "city", "town", "город"),
+    "city": ("cidade", "municipio", "city", "town", "suburb", "locality", "город"),
     "region": ("estado", "uf", "state", "province", "region", "регион", "область"),
     "postal_code": (
         "cep",
@@ -114,7 +126,16 @@ def header_key(header: str) -> str:
     return re.sub(r"[\s_\-]+", " ", re.sub(r"[^\w\s.\-/]", "", plain)).strip()
 
 
+#: Columns that hold part of a field: joined, in file order, with the column of the field itself
+#: ("7" and "Wallaby Place" make "7 Wallaby Place").
+_PARTS: dict[str, tuple[str, ...]] = {
+    "address_line1": ("numero", "number", "street number", "house number", "nº", "дом"),
+}
+
 _LOOKUP = {header_key(alias): target for target, aliases in _ALIASES.items() for alias in aliases}
+_LOOKUP.update(
+    {header_key(alias): target for target, aliases in _PARTS.items() for alias in aliases}
+)
 _LOOKUP.update({header_key(name): name for name in WRITABLE_FIELDS})
 
 
@@ -137,6 +158,8 @@ class ColumnMapping:
                 identities.append({"kind": target.split(":", 1)[1], "value": str(value)})
             elif target.startswith("attributes."):
                 attributes[target.split(".", 1)[1]] = value
+            elif target in _JOINABLE and isinstance(record.get(target), str):
+                record[target] = f"{record[target]} {str(value).strip()}"
             else:
                 record[target] = _plain(target, value)
         if attributes:
@@ -144,6 +167,9 @@ class ColumnMapping:
         if identities:
             record["identities"] = identities
         return record
+
+
+_JOINABLE = frozenset(_PARTS)
 
 
 def _plain(target: str, value: Any) -> Any:
@@ -183,7 +209,8 @@ def auto_mapping(
         target = overrides.get(header) or _LOOKUP.get(header_key(header))
         if target == "ignore":
             continue
-        if target is None or (target in taken and not target.startswith("identity:")):
+        repeatable = target is not None and (target.startswith("identity:") or target in _JOINABLE)
+        if target is None or (target in taken and not repeatable):
             mapping.unmapped.append(header)
             continue
         mapping.targets[header] = target

@@ -36,6 +36,8 @@ CHECKS = [
     negative_data_rejection,
 ]
 EXAMPLES = 200
+#: Operations that run a whole batch job per call get fewer examples (each is a Splink run).
+BATCH_JOB_EXAMPLES = {"POST /api/v1/dedupe/runs": 30}
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +46,7 @@ def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any,
     _migrate(f"sqlite+pysqlite:///{path}")
     store = Store(f"sqlite+pysqlite:///{path}")
     token = api_key_for(store)
-    app = create_app(Settings(data_dir=path.parent), store)
+    app = create_app(Settings(data_dir=path.parent, dedupe_u_max_pairs=1e4), store)
     yield app, token
     store.dispose()
 
@@ -76,7 +78,7 @@ def test_api_conforms_to_its_schema(
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
-        max_examples=EXAMPLES // 2,
+        max_examples=BATCH_JOB_EXAMPLES.get(label, EXAMPLES) // 2,
         deadline=None,
         suppress_health_check=list(HealthCheck),
         derandomize=True,

@@ -8,7 +8,7 @@ import orjson
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from clientela.api.deps import Ctx
-from clientela.api.problems import CONFLICT, NOT_FOUND, PROBLEM_RESPONSES
+from clientela.api.problems import CONFLICT, MOVED, NOT_FOUND, PROBLEM_RESPONSES
 from clientela.api.schemas import (
     CustomerCreate,
     CustomerList,
@@ -129,7 +129,10 @@ def _json_profile(profile: dict[str, Any]) -> Response:
 
 
 @router.get(
-    "/{customer_id}", response_model=CustomerPublic, summary="Get a customer", responses=NOT_FOUND
+    "/{customer_id}",
+    response_model=CustomerPublic,
+    summary="Get a customer",
+    responses={**NOT_FOUND, **MOVED},
 )
 async def get_customer(customer_id: CustomerId, ctx: Ctx) -> Response:
     profile = await ctx.read(

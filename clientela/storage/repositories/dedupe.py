@@ -118,7 +118,7 @@ class MatchCandidateRepository(Repository):
         rows = self.connection.execute(
             select(match_candidates.c.status, func.count()).group_by(match_candidates.c.status)
         )
-        return dict(rows)
+        return {str(row[0]): int(row[1]) for row in rows}
 
     def pending_for(self, customer_ids: Sequence[str]) -> set[str]:
         """Which of these profiles have an open duplicate candidate."""

@@ -89,15 +89,13 @@ class MergeRepository(Repository):
         """Re-point every row of ``from_id`` to ``to_id``; return the moved ids by table."""
         moved: dict[str, list[Any]] = {}
         for table in _PERSONAL_TABLES:
-            key = table.c.id
-            ids = list(
-                self.connection.execute(select(key).where(table.c.customer_id == from_id)).scalars()
+            result = self.connection.execute(
+                update(table)
+                .where(table.c.customer_id == from_id)
+                .values(customer_id=to_id)
+                .returning(table.c.id)
             )
-            moved[table.name] = ids
-            if ids:
-                self.connection.execute(
-                    update(table).where(table.c.customer_id == from_id).values(customer_id=to_id)
-                )
+            moved[table.name] = sorted(result.scalars())
         self.connection.execute(
             delete(customer_name_tokens).where(customer_name_tokens.c.customer_id == from_id)
         )

@@ -1,0 +1,446 @@
+"""The probabilistic duplicate model: Splink (Fellegi-Sunter) on DuckDB, or on Spark for scale.
+
+Profiles are folded into comparison columns (case and accents removed, phone tails, e-mail
+user parts), comparisons and blocking rules are chosen from the columns the store actually
+fills, u is trained by random sampling and m by expectation maximisation — no hand-set weights.
+A trained model is a Splink settings dict (JSON) and is stored, versioned, by the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from clientela.domain.values import search_key
+
+__all__ = [
+    "COLUMNS",
+    "ScoredPair",
+    "fill_rates",
+    "predict",
+    "prepare",
+    "train",
+]
+
+logger = logging.getLogger("clientela.dedupe")
+# Splink reports progress and untrained levels (a level no pair fell in) at INFO/WARNING.
+logging.getLogger("splink").setLevel(logging.ERROR)
+
+#: Comparison columns, in the order ``prepare`` builds them.
+COLUMNS = (
+    "unique_id",
+    "given_name",
+    "family_name",
+    "birth_date",
+    "email",
+    "email_user",
+    "phone",
+    "phone_tail",
+    "document",
+    "address_line1",
+    "address_line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+)
+#: A column filled on fewer profiles than this is left out of the model: EM cannot learn it.
+MIN_FILL = 0.01
+_NOT_ALNUM = re.compile(r"[^0-9A-Za-z]")
+
+
+class TrainingFailed(ValueError):
+    """The profiles give too little to learn from (too few, or too few alike)."""
+
+
+@dataclass(frozen=True)
+class ScoredPair:
+    left_id: str
+    right_id: str
+    probability: float
+    match_weight: float
+    #: comparison -> {"level": label, "weight": match weight (log2 Bayes factor)}
+    explanation: dict[str, dict[str, Any]]
+
+
+def _fold(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = search_key(str(value))
+    return text or None
+
+
+def _digits(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = "".join(ch for ch in str(value) if ch.isdigit())
+    return text or None
+
+
+def _iso(value: Any) -> str | None:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value) if value else None
+
+
+def prepare(rows: Iterable[Sequence[Any]]) -> pa.Table:
+    """Arrow table of comparison columns from (id, updated_at, given_name, family_name,
+    birth_date, email, phone, document, address_line1, address_line2, city, region,
+    postal_code, country) tuples."""
+    columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
+    for row in rows:
+        (
+            customer_id,
+            _updated,
+            given,
+            family,
+            born,
+            email,
+            phone,
+            document,
+            line1,
+            line2,
+            city,
+            region,
+            postal,
+            country,
+        ) = row
+        email_text = str(email).lower() if email else None
+        phone_digits = _digits(phone)
+        postal_text = _NOT_ALNUM.sub("", str(postal)).upper() if postal else None
+        columns["unique_id"].append(str(customer_id))
+        columns["given_name"].append(_fold(given))
+        columns["family_name"].append(_fold(family))
+        columns["birth_date"].append(_iso(born))
+        columns["email"].append(email_text)
+        columns["email_user"].append(email_text.split("@", 1)[0] if email_text else None)
+        columns["phone"].append(phone_digits)
+        columns["phone_tail"].append(phone_digits[-8:] if phone_digits else None)
+        columns["document"].append(_digits(document))
+        columns["address_line1"].append(_fold(line1))
+        columns["address_line2"].append(_fold(line2))
+        columns["city"].append(_fold(city))
+        columns["region"].append(_fold(region))
+        columns["postal_code"].append(postal_text or None)
+        columns["country"].append(str(country).upper() if country else None)
+    return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
+
+
+def fill_rates(table: pa.Table) -> dict[str, float]:
+    rows = max(table.num_rows, 1)
+    return {name: 1 - table.column(name).null_count / rows for name in COLUMNS[1:]}
+
+
+def _filled(fill: dict[str, float], *names: str) -> bool:
+    return all(fill.get(name, 0.0) >= MIN_FILL for name in names)
+
+
+def _comparisons(fill: dict[str, float]) -> list[Any]:
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    chosen: list[Any] = []
+    if _filled(fill, "given_name", "family_name"):
+        # Handles swapped given and family names and fuzzy spellings of both.
+        chosen.append(cl.ForenameSurnameComparison("given_name", "family_name"))
+    else:
+        for name in ("given_name", "family_name"):
+            if _filled(fill, name):
+                chosen.append(cl.NameComparison(name).configure(term_frequency_adjustments=False))
+    if _filled(fill, "birth_date"):
+        b = "birth_date"
+        swapped = (
+            f"substr({b}_l, 1, 4) = substr({b}_r, 1, 4) AND "
+            f"substr({b}_l, 6, 2) = substr({b}_r, 9, 2) AND "
+            f"substr({b}_l, 9, 2) = substr({b}_r, 6, 2)"
+        )
+        chosen.append(
+            cl.CustomComparison(
+                output_column_name=b,
+                comparison_levels=[
+                    cll.NullLevel(b),
+                    cll.ExactMatchLevel(b),
+                    cll.CustomLevel(swapped, "day and month swapped"),
+                    cll.DamerauLevenshteinLevel(b, 1),
+                    cll.AbsoluteDateDifferenceLevel(
+                        b, input_is_string=True, threshold=1, metric="year"
+                    ),
+                    cll.AbsoluteDateDifferenceLevel(
+                        b, input_is_string=True, threshold=10, metric="year"
+                    ),
+                    cll.ElseLevel(),
+                ],
+            )
+        )
+    if _filled(fill, "email"):
+        chosen.append(cl.EmailComparison("email").configure(term_frequency_adjustments=False))
+    if _filled(fill, "phone"):
+        chosen.append(
+            cl.CustomComparison(
+                output_column_name="phone",
+                comparison_levels=[
+                    cll.NullLevel("phone"),
+                    cll.ExactMatchLevel("phone"),
+                    cll.ExactMatchLevel("phone_tail"),
+                    cll.DamerauLevenshteinLevel("phone", 1),
+                    cll.ElseLevel(),
+                ],
+            )
+        )
+    if _filled(fill, "document"):
+        chosen.append(cl.DamerauLevenshteinAtThresholds("document", [1]))
+    if _filled(fill, "address_line1"):
+        chosen.append(cl.LevenshteinAtThresholds("address_line1", [1, 3]))
+    if _filled(fill, "address_line2"):
+        chosen.append(cl.JaroWinklerAtThresholds("address_line2", [0.9]))
+    if _filled(fill, "city"):
+        chosen.append(cl.LevenshteinAtThresholds("city", [1, 2]))
+    # Splink's postcode comparison is for UK postcodes; CEP and ZIP are digits.
+    if _filled(fill, "postal_code"):
+        chosen.append(cl.LevenshteinAtThresholds("postal_code", [1]))
+    if _filled(fill, "region"):
+        chosen.append(cl.ExactMatch("region"))
+    if _filled(fill, "country"):
+        chosen.append(cl.ExactMatch("country"))
+    return chosen
+
+
+def _blocking_rules(fill: dict[str, float]) -> list[Any]:
+    """Pairs a rule lets through are scored; blocking recall decides overall recall."""
+    from splink import block_on
+
+    rules: list[Any] = []
+    names = _filled(fill, "given_name", "family_name")
+    if names:
+        rules.append(block_on("given_name", "family_name"))
+        # Swapped given and family names; both directions, as pairs are taken with l < r.
+        rules.append("l.given_name = r.family_name")
+        rules.append("l.family_name = r.given_name")
+        rules.append(block_on("substr(given_name, 1, 3)", "substr(family_name, 1, 3)"))
+    if _filled(fill, "birth_date"):
+        rules.append(block_on("birth_date"))
+    if _filled(fill, "postal_code"):
+        if names:
+            rules.append(block_on("postal_code", "substr(given_name, 1, 1)"))
+            rules.append(block_on("postal_code", "substr(family_name, 1, 1)"))
+        if _filled(fill, "address_line1"):
+            rules.append(block_on("postal_code", "substr(address_line1, 1, 4)"))
+    if _filled(fill, "address_line1"):
+        rules.append(block_on("address_line1"))
+    if _filled(fill, "city") and _filled(fill, "family_name"):
+        rules.append(block_on("city", "substr(family_name, 1, 2)"))
+    for column in ("email", "email_user", "phone_tail", "document"):
+        if _filled(fill, column):
+            rules.append(block_on(column))
+    return rules
+
+
+def _prior(rows: int) -> float:
+    """Probability that two random profiles are one person, if one in a hundred has a twin."""
+    return min(0.5, 0.01 / max(rows - 1, 1))
+
+
+def _deterministic_rules(fill: dict[str, float]) -> list[Any]:
+    from splink import block_on
+
+    # Not e-mail, phone or document: they are identities, so no two profiles share one.
+    rules: list[Any] = []
+    if _filled(fill, "given_name", "family_name", "birth_date"):
+        rules.append(block_on("given_name", "family_name", "birth_date"))
+    if _filled(fill, "given_name", "family_name", "postal_code"):
+        rules.append(block_on("given_name", "family_name", "postal_code"))
+    return rules
+
+
+def _training_blocks(fill: dict[str, float]) -> list[Any]:
+    """EM sessions: each comparison is learned in a session that does not block on it. E-mail,
+    phone and document are identities, unique in the store, so no session blocks on them."""
+    from splink import block_on
+
+    sessions: list[Any] = []
+    if _filled(fill, "given_name", "family_name"):
+        sessions.append(block_on("given_name", "family_name"))
+    for column in ("birth_date", "postal_code", "city"):
+        if _filled(fill, column):
+            sessions.append(block_on(column))
+        if len(sessions) == 3:
+            break
+    return sessions
+
+
+def _database(backend: str) -> Any:
+    if backend == "spark":  # pragma: no cover - needs pyspark and Java
+        from pyspark.sql import SparkSession
+        from splink import SparkAPI
+
+        return SparkAPI(spark_session=SparkSession.builder.getOrCreate())  # type: ignore[no-untyped-call]
+    from splink import DuckDBAPI
+
+    return DuckDBAPI()
+
+
+def _settings(fill: dict[str, float]) -> Any:
+    from splink import SettingsCreator
+
+    comparisons = _comparisons(fill)
+    if not comparisons:
+        raise TrainingFailed("no column is filled on enough profiles to compare them")
+    return SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=comparisons,
+        blocking_rules_to_generate_predictions=_blocking_rules(fill),
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=True,
+    )
+
+
+def train(
+    table: pa.Table, *, u_max_pairs: float = 5e6, seed: int = 7, backend: str = "duckdb"
+) -> dict[str, Any]:
+    """A trained model (Splink settings with m and u) for these profiles."""
+    from splink import Linker
+    from splink.internals.exceptions import SplinkException
+
+    fill = fill_rates(table)
+    database = _database(backend)
+    linker = Linker(database.register(table), _settings(fill), log_level=None)
+    deterministic = _deterministic_rules(fill)
+    try:
+        if deterministic:
+            linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.7)
+        linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
+    except SplinkException as exc:
+        raise TrainingFailed(str(exc)[:200]) from None
+    trained = 0
+    for block in _training_blocks(fill):
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                block, fix_probability_two_random_records_match=True
+            )
+            trained += 1
+        except (ValueError, SplinkException) as exc:
+            # Too few pairs in the block (a small store): EM drives a level to m = 0, which
+            # Splink refuses. The other sessions still train; say which one was skipped.
+            logger.warning("EM session skipped (%s): %s", block, str(exc)[:120])
+    if not trained:
+        raise TrainingFailed("too few similar profiles to learn what a duplicate looks like")
+    model = linker.misc.save_model_to_json()
+    model["clientela"] = {"fill": fill, "rows": table.num_rows}
+    return model
+
+
+def _tf_columns(model: dict[str, Any]) -> list[str]:
+    return sorted(
+        {
+            level["tf_adjustment_column"]
+            for comparison in model["comparisons"]
+            for level in comparison["comparison_levels"]
+            if level.get("tf_adjustment_column")
+        }
+    )
+
+
+def _level_weights(model: dict[str, Any]) -> dict[str, list[tuple[float, str]]]:
+    """Per comparison, each level's match weight log2(m/u) and label: the predicted weight of a
+    pair names the level it fell in."""
+    levels: dict[str, list[tuple[float, str]]] = {}
+    for comparison in model["comparisons"]:
+        found: list[tuple[float, str]] = [(0.0, "missing")]
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level"):
+                continue
+            m = level.get("m_probability") or 1e-12
+            u = level.get("u_probability") or 1e-12
+            found.append((math.log2(m / u), str(level.get("label_for_charts", ""))))
+        levels[comparison["output_column_name"]] = found
+    return levels
+
+
+def predict(
+    model: dict[str, Any],
+    table: pa.Table,
+    *,
+    new_ids: set[str] | None = None,
+    threshold: float = 0.5,
+    backend: str = "duckdb",
+    batch_size: int = 50_000,
+) -> Iterator[list[ScoredPair]]:
+    """Scored pairs at or above ``threshold``. With ``new_ids``, only pairs that involve a new
+    profile (new against existing, and new against new), so an incremental run costs in
+    proportion to what changed."""
+    from splink import Linker
+
+    settings = {k: v for k, v in model.items() if k != "clientela"}
+    database = _database(backend)
+    everyone = database.register(table)
+    linker = Linker(everyone, settings, log_level=None)
+    if new_ids is None:
+        results = [linker.inference.predict(threshold_match_probability=threshold)]
+    else:
+        import pyarrow.compute as pc
+
+        # Term frequencies come from every profile, new and existing.
+        for column in _tf_columns(settings):
+            linker.table_management.compute_tf_table(column)
+        is_new = pc.is_in(table.column("unique_id"), value_set=pa.array(sorted(new_ids)))
+        new_table = table.filter(is_new)
+        old_table = table.filter(pc.invert(is_new))
+        new = database.register(new_table)
+        results = [
+            linker.inference.predict_within(
+                new, threshold_match_probability=threshold, warning_mode="never"
+            )
+        ]
+        if old_table.num_rows:
+            results.append(
+                linker.inference.predict_between(
+                    new,
+                    database.register(old_table),
+                    threshold_match_probability=threshold,
+                    warning_mode="never",
+                )
+            )
+    labels = _level_weights(settings)
+    for result in results:
+        arrow = result.as_pyarrow_table()  # type: ignore[no-untyped-call]
+        yield from _pairs(arrow, labels, batch_size)
+
+
+def _pairs(
+    arrow: pa.Table, levels: dict[str, list[tuple[float, str]]], batch_size: int
+) -> Iterator[list[ScoredPair]]:
+    names = [name for name in levels if f"mw_{name}" in arrow.column_names]
+    for batch in arrow.to_batches(max_chunksize=batch_size):
+        data = batch.to_pydict()
+        pairs: list[ScoredPair] = []
+        for i in range(batch.num_rows):
+            left, right = data["unique_id_l"][i], data["unique_id_r"][i]
+            if left > right:
+                left, right = right, left
+            explanation: dict[str, dict[str, Any]] = {}
+            for name in names:
+                weight = float(data[f"mw_{name}"][i])
+                adjustment = data.get(f"mw_tf_adj_{name}")
+                label = min(levels[name], key=lambda level: abs(level[0] - weight))[1]
+                explanation[name] = {"level": label, "weight": round(weight, 3)}
+                if adjustment is not None and adjustment[i]:
+                    explanation[name]["frequency_adjustment"] = round(float(adjustment[i]), 3)
+            pairs.append(
+                ScoredPair(
+                    left,
+                    right,
+                    float(data["match_probability"][i]),
+                    float(data["match_weight"][i]),
+                    explanation,
+                )
+            )
+        yield pairs

@@ -1,0 +1,333 @@
+"""Duplicate detection runs: read the store, score pairs, merge the sure ones, queue the rest.
+
+A run is several transactions: one to read the profiles, one per block of merges, one for the
+review queue; each leaves the store consistent, and a run interrupted half-way is simply run
+again (merged profiles are no longer active, decided pairs are remembered).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from clientela.dedupe import engine
+from clientela.domain.actor import Actor, utcnow
+from clientela.domain.clustering import cluster_pairs
+from clientela.domain.errors import BadRequest, ClientelaError
+from clientela.domain.ids import new_id
+from clientela.identity.merging import merge_profiles, source_trust
+from clientela.settings import Settings
+from clientela.storage.store import Store
+
+__all__ = ["DedupeSummary", "run_dedupe", "train_model"]
+
+_MERGES_PER_TRANSACTION = 200
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class DedupeSummary:
+    run_id: str
+    mode: str
+    model_version: int
+    trained: bool
+    profiles: int
+    new_profiles: int
+    pairs_scored: int
+    clusters_merged: int = 0
+    merges: int = 0
+    queued: int = 0
+    already_decided: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _read_profiles(store: Store) -> tuple[Any, list[tuple[Any, ...]]]:
+    rows: list[tuple[Any, ...]] = []
+    with store.unit_of_work(write=False) as uow:
+        for batch in uow.matches.profiles():
+            rows.extend(batch)
+    return engine.prepare(rows), rows
+
+
+def train_model(store: Store, *, settings: Settings, actor: Actor, table: Any | None = None) -> int:
+    """Train a new model version on the active profiles; returns its version."""
+    if table is None:
+        table, _ = _read_profiles(store)
+    if table.num_rows < 2:
+        raise BadRequest("There are fewer than two active profiles to learn from.")
+    try:
+        model = engine.train(
+            table, u_max_pairs=settings.dedupe_u_max_pairs, backend=settings.dedupe_backend
+        )
+    except ValueError as exc:
+        raise BadRequest(f"The duplicate model could not be trained: {exc}.") from None
+    with store.unit_of_work() as uow:
+        version = uow.dedupe_models.add(
+            {
+                "model": model,
+                "trained_on": table.num_rows,
+                "actor": actor.label,
+                "created_at": utcnow(),
+            }
+        )
+        uow.commit()
+    return version
+
+
+def run_dedupe(
+    store: Store,
+    *,
+    settings: Settings,
+    actor: Actor,
+    auto_merge: bool = False,
+    since: datetime | None = None,
+    retrain: bool = False,
+    on_progress: Progress | None = None,
+) -> DedupeSummary:
+    """Find duplicates among active profiles (only pairs involving profiles changed since
+    ``since``, when given); merge sure clusters when ``auto_merge``; queue the uncertain."""
+    say = on_progress or (lambda _: None)
+    clock = time.perf_counter()
+    seconds: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[name] = round(now - clock, 3)
+        clock = now
+
+    run_id = new_id()
+    mode = "incremental" if since is not None else "full"
+    with store.unit_of_work() as uow:
+        uow.dedupe_runs.add(
+            {
+                "id": run_id,
+                "mode": mode,
+                "status": "running",
+                "actor": actor.label,
+                "started_at": utcnow(),
+            }
+        )
+        uow.commit()
+    try:
+        summary = _run(store, run_id, mode, settings, actor, auto_merge, since, retrain, say, lap)
+    except BaseException:
+        with store.unit_of_work() as uow:
+            uow.dedupe_runs.finish(run_id, {"status": "failed", "finished_at": utcnow()})
+            uow.commit()
+        raise
+    summary.seconds = seconds
+    with store.unit_of_work() as uow:
+        uow.dedupe_runs.finish(
+            run_id,
+            {
+                "status": "done",
+                "finished_at": utcnow(),
+                "model_version": summary.model_version,
+                "summary": summary.as_dict(),
+            },
+        )
+        uow.commit()
+    return summary
+
+
+def _run(
+    store: Store,
+    run_id: str,
+    mode: str,
+    settings: Settings,
+    actor: Actor,
+    auto_merge: bool,
+    since: datetime | None,
+    retrain: bool,
+    say: Progress,
+    lap: Callable[[str], None],
+) -> DedupeSummary:
+    say("reading profiles")
+    table, rows = _read_profiles(store)
+    new_ids: set[str] | None = None
+    if since is not None:
+        new_ids = {str(row[0]) for row in rows if row[1] is not None and row[1] >= since}
+    lap("read")
+    with store.unit_of_work(write=False) as uow:
+        latest = uow.dedupe_models.latest()
+    trained = False
+    if latest is None or retrain:
+        if table.num_rows < 2:
+            return DedupeSummary(run_id, mode, 0, False, table.num_rows, 0, 0)
+        say("training the model")
+        version = train_model(store, settings=settings, actor=actor, table=table)
+        with store.unit_of_work(write=False) as uow:
+            latest = uow.dedupe_models.latest()
+        trained = True
+        lap("train")
+    assert latest is not None
+    version = int(latest["version"])
+    summary = DedupeSummary(
+        run_id,
+        mode,
+        version,
+        trained,
+        table.num_rows,
+        len(new_ids) if new_ids is not None else table.num_rows,
+        0,
+    )
+    if table.num_rows < 2 or (new_ids is not None and not new_ids):
+        return summary
+    say("scoring pairs")
+    scores: dict[tuple[str, str], float] = {}
+    candidates: dict[tuple[str, str], engine.ScoredPair] = {}
+    for batch in engine.predict(
+        latest["model"],
+        table,
+        new_ids=new_ids,
+        threshold=settings.dedupe_review_probability,
+        backend=settings.dedupe_backend,
+    ):
+        for pair in batch:
+            key = (pair.left_id, pair.right_id)
+            scores[key] = pair.probability
+            candidates[key] = pair
+    summary.pairs_scored = len(scores)
+    lap("predict")
+
+    with store.unit_of_work(write=False) as uow:
+        decided = uow.matches.existing(candidates)
+    rejected = {key for key, row in decided.items() if row["status"] == "rejected"}
+    summary.already_decided = sum(1 for row in decided.values() if row["status"] != "pending")
+
+    merged_pairs: dict[tuple[str, str], str] = {}
+    if auto_merge:
+        say("merging")
+        clustering = cluster_pairs(
+            {key: p for key, p in scores.items() if key not in rejected},
+            threshold=settings.dedupe_auto_merge_probability,
+            rejected=rejected,
+            max_size=settings.dedupe_max_cluster_size,
+        )
+        merged_pairs = _merge_clusters(
+            store, clustering.clusters, candidates, actor, settings, summary
+        )
+        lap("merge")
+
+    say("updating the review queue")
+    queue = [
+        pair for key, pair in candidates.items() if key not in rejected and key not in merged_pairs
+    ]
+    now = utcnow()
+    with store.unit_of_work() as uow:
+        existing = uow.matches.existing(candidates)
+        new_rows = []
+        for pair in queue:
+            key = (pair.left_id, pair.right_id)
+            row = existing.get(key)
+            if row is None:
+                new_rows.append(_candidate_row(pair, "pending", version, run_id, now))
+            elif row["status"] == "pending":
+                uow.matches.rescore(
+                    row["id"],
+                    {
+                        "probability": pair.probability,
+                        "match_weight": pair.match_weight,
+                        "explanation": pair.explanation,
+                        "model_version": version,
+                        "run_id": run_id,
+                    },
+                )
+        for key, merge_id in merged_pairs.items():
+            row = existing.get(key)
+            scored = candidates.get(key)
+            if row is None and scored is not None:
+                record = _candidate_row(scored, "merged", version, run_id, now)
+                record.update(decided_by=actor.label, decided_at=now, merge_id=merge_id)
+                new_rows.append(record)
+            elif row is not None:
+                uow.matches.decide(
+                    row["id"], status="merged", actor=actor.label, at=now, merge_id=merge_id
+                )
+        uow.matches.insert_many(new_rows)
+        summary.queued = sum(1 for r in new_rows if r["status"] == "pending")
+        uow.commit()
+    lap("queue")
+    return summary
+
+
+def _candidate_row(
+    pair: engine.ScoredPair, status: str, version: int, run_id: str, now: datetime
+) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "left_id": pair.left_id,
+        "right_id": pair.right_id,
+        "probability": pair.probability,
+        "match_weight": pair.match_weight,
+        "explanation": pair.explanation,
+        "status": status,
+        "model_version": version,
+        "run_id": run_id,
+        "created_at": now,
+    }
+
+
+def _merge_clusters(
+    store: Store,
+    clusters: Iterable[list[str]],
+    candidates: dict[tuple[str, str], engine.ScoredPair],
+    actor: Actor,
+    settings: Settings,
+    summary: DedupeSummary,
+) -> dict[tuple[str, str], str]:
+    """Merge each cluster into its oldest profile (ids are time-ordered). Returns the merge id
+    of every candidate pair the merges settled."""
+    settled: dict[tuple[str, str], str] = {}
+    block: list[list[str]] = []
+
+    def flush() -> None:
+        with store.unit_of_work() as uow:
+            trust_of = source_trust(uow)
+            for members in block:
+                survivor, *others = members
+                merge_ids: dict[str, str] = {}
+                for other in others:
+                    key = (min(survivor, other), max(survivor, other))
+                    pair = candidates.get(key)
+                    score = round(pair.match_weight) if pair else None
+                    try:
+                        merge_ids[other] = merge_profiles(
+                            uow,
+                            survivor,
+                            other,
+                            reason="probabilistic",
+                            actor=actor,
+                            score=score,
+                            rules=settings.survivorship,
+                            trust_of=trust_of,
+                        )
+                    except ClientelaError:
+                        continue  # changed since it was read (merged elsewhere): next run
+                summary.merges += len(merge_ids)
+                summary.clusters_merged += 1 if merge_ids else 0
+                merged_set = set(merge_ids) | {survivor}
+                for i, a in enumerate(members):
+                    for b in members[i + 1 :]:
+                        if a in merged_set and b in merged_set:
+                            key = (a, b)
+                            other = b if a == survivor else a
+                            settled[key] = merge_ids.get(other) or merge_ids.get(b, "")
+            uow.commit()
+        block.clear()
+
+    for members in clusters:
+        block.append(sorted(members))
+        if len(block) >= _MERGES_PER_TRANSACTION:
+            flush()
+    if block:
+        flush()
+    return settled
