@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from clientela.domain.quality import DEFAULT_STALENESS_DAYS
 from clientela.domain.values import country_codes
 
 __all__ = ["Settings", "get_settings", "settings_reference"]
@@ -105,6 +106,11 @@ class Settings(BaseSettings):
         description="Survivorship rule per field or field group (`name`, `address`, `email`, "
         "...): most_recent, most_trusted, most_complete, most_frequent or manual. JSON, e.g. "
         '`{"email": "most_trusted"}`; unnamed fields keep their default rule.',
+    )
+    staleness_days: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_STALENESS_DAYS),
+        description="Days after which a field not confirmed again is stale and flagged for "
+        "re-confirmation (lowers the freshness part of the quality score). JSON per field.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Level of the application log (which never holds personal data)."

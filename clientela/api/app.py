@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from clientela import __version__
 from clientela.api.middleware import RequestIdMiddleware
 from clientela.api.problems import Problem, install_problem_handlers
-from clientela.api.routes import attributes, customers, imports, system, tracking, unify
+from clientela.api.routes import attributes, customers, imports, quality, system, tracking, unify
 from clientela.settings import Settings, get_settings
 from clientela.storage.store import Store
 from clientela.web import pages
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(tracking.router)
     app.include_router(imports.router)
     app.include_router(unify.router)
+    app.include_router(quality.router)
     app.include_router(pages.router)
     app.mount("/api/docs/static", StaticFiles(directory=_SWAGGER_STATIC), name="swagger")
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")

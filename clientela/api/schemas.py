@@ -115,6 +115,16 @@ class Counts(BaseModel):
     transactions: int
 
 
+class QualityParts(BaseModel):
+    parts: dict[str, float] = Field(
+        description="completeness, validity, freshness, consistency, uniqueness (0-1 each)"
+    )
+    missing: list[str]
+    invalid: list[str]
+    stale: list[str] = Field(description="Fields due for re-confirmation")
+    inconsistent: list[str]
+
+
 class CustomerPublic(BaseModel):
     id: str
     status: Literal["active", "merged", "erased"]
@@ -158,6 +168,9 @@ class CustomerPublic(BaseModel):
     last_order_at: datetime | None
     currency: str
     quality_score: int | None
+    quality: QualityParts | None = Field(
+        None, description="What the quality score is made of, and the fields that lower it"
+    )
     attributes: dict[str, Any]
     identities: list[IdentityPublic] | None = None
     counts: Counts | None = None

@@ -25,6 +25,7 @@ from clientela.cli.common import (
     to_json,
     to_json_line,
 )
+from clientela.cli.quality import quality_app
 from clientela.cli.unify import add_merge_commands, dedupe_app, identities_app
 from clientela.customers import service as customers_service
 from clientela.domain.actor import Actor
@@ -67,6 +68,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(dedupe_app, name="dedupe")
 app.add_typer(identities_app, name="identities")
 add_merge_commands(customers_app)
+app.add_typer(quality_app, name="quality")
 
 
 def _version(value: bool) -> None:

@@ -169,6 +169,7 @@ def add_merge_commands(customers_app: typer.Typer) -> None:
                 reason="manual",
                 actor=Actor.cli(),
                 rules=settings().survivorship,
+                settings=settings(),
             )
             uow.commit()
         console.print(f"merged; undo with `clientela customers unmerge {merge_id}`")
@@ -180,7 +181,7 @@ def add_merge_commands(customers_app: typer.Typer) -> None:
         from clientela.identity.merging import unmerge
 
         with open_store() as store, store.unit_of_work() as uow:
-            result = unmerge(uow, merge_id, actor=Actor.cli())
+            result = unmerge(uow, merge_id, actor=Actor.cli(), settings=settings())
             uow.commit()
         console.print(f"restored {result.restored_id} beside {result.survivor_id}")
         if result.kept_on_survivor:

@@ -72,6 +72,7 @@ def present_profile(
     profile["average_order_value"] = round(total / orders, currency_exponent) if orders else None
     profile["currency"] = currency
     profile["quality_score"] = row.get("quality_score")
+    profile["quality"] = row.get("quality")
     profile["attributes"] = dict(row.get("attributes") or {})
     if identities is not None:
         profile["identities"] = [

@@ -42,6 +42,7 @@ from clientela.domain.fields import (
 from clientela.domain.identity import IdentityKey, normalise_identity
 from clientela.domain.ids import is_uuid, new_id
 from clientela.domain.values import search_key
+from clientela.quality.service import refresh_quality, score_new_rows
 from clientela.settings import Settings
 from clientela.sources import service as sources
 from clientela.storage.errors import DuplicateKey, StaleWrite
@@ -246,6 +247,7 @@ def create_customers(
             }
         )
         result.created.append(customer_id)
+    score_new_rows(uow, customer_rows, settings=settings, now=now)
     uow.customers.insert_many(customer_rows)
     uow.customers.insert_name_tokens(token_rows)
     try:
@@ -632,6 +634,7 @@ def update_customer(
         ]
     )
     audit.record(uow, actor, "customer.update", [customer_id], list(said))
+    refresh_quality(uow, [customer_id], settings=settings, now=now)
     return _profile(uow, customer_id, settings)
 
 

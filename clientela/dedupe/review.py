@@ -13,6 +13,7 @@ from clientela.customers.service import survivor_of
 from clientela.domain.actor import Actor, utcnow
 from clientela.domain.errors import Conflict, NotFound
 from clientela.identity.merging import merge_profiles
+from clientela.quality.service import refresh_quality
 from clientela.settings import Settings
 from clientela.storage.uow import UnitOfWork
 
@@ -69,6 +70,7 @@ def decide(
     if not accept:
         uow.matches.decide(candidate_id, status="rejected", actor=actor.label, at=now)
         audit(uow, actor, "dedupe.reject", [row["left_id"], row["right_id"]])
+        refresh_quality(uow, [row["left_id"], row["right_id"]], settings=settings, now=now)
     else:
         ids = []
         for customer_id in (row["left_id"], row["right_id"]):
@@ -87,6 +89,7 @@ def decide(
                 actor=actor,
                 score=round(row["match_weight"]),
                 rules=settings.survivorship,
+                settings=settings,
             )
         uow.matches.decide(
             candidate_id, status="merged", actor=actor.label, at=now, merge_id=merge_id

@@ -19,6 +19,7 @@ from clientela.domain.clustering import cluster_pairs
 from clientela.domain.errors import BadRequest, ClientelaError
 from clientela.domain.ids import new_id
 from clientela.identity.merging import merge_profiles, source_trust
+from clientela.quality.service import refresh_quality
 from clientela.settings import Settings
 from clientela.storage.store import Store
 
@@ -254,6 +255,9 @@ def _run(
                 )
         uow.matches.insert_many(new_rows)
         summary.queued = sum(1 for r in new_rows if r["status"] == "pending")
+        # Open duplicates lower the uniqueness part of quality.
+        queued_ids = {pair.left_id for pair in queue} | {pair.right_id for pair in queue}
+        refresh_quality(uow, queued_ids, settings=settings, now=now)
         uow.commit()
     lap("queue")
     return summary
@@ -312,6 +316,8 @@ def _merge_clusters(
                         )
                     except ClientelaError:
                         continue  # changed since it was read (merged elsewhere): next run
+                if merge_ids:
+                    refresh_quality(uow, [survivor], settings=settings)
                 summary.merges += len(merge_ids)
                 summary.clusters_merged += 1 if merge_ids else 0
                 merged_set = set(merge_ids) | {survivor}

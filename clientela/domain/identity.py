@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from clientela.domain.errors import InvalidValue
 from clientela.domain.values import normalise_cpf, normalise_email, normalise_phone, normalise_text
 
-__all__ = ["IDENTITY_KINDS", "IdentityKey", "normalise_identity", "parse_identity"]
+__all__ = [
+    "DEFAULT_BLOCKLIST",
+    "IDENTITY_KINDS",
+    "IdentityKey",
+    "normalise_identity",
+    "parse_identity",
+]
 
 IDENTITY_KINDS = ("email", "phone", "document", "user_id", "anonymous_id")
 _EXTERNAL = re.compile(r"^external:[a-z0-9][a-z0-9_.-]{0,62}$")
@@ -63,3 +69,23 @@ def parse_identity(text: str, *, region: str) -> IdentityKey:
                 "write the identity as KIND:VALUE, e.g. email:ana@example.com", "invalid_identity"
             )
     return normalise_identity(kind, value, region=region)
+
+
+#: Values that many people type or send and that identify nobody: they never link profiles and
+#: count as invalid in quality scores.
+DEFAULT_BLOCKLIST = frozenset(
+    {
+        "email:test@test.com",
+        "email:test@example.com",
+        "email:noreply@example.com",
+        "email:a@a.com",
+        "document:00000000000",
+        "document:11111111111",
+        "user_id:undefined",
+        "user_id:null",
+        "user_id:0",
+        "anonymous_id:undefined",
+        "anonymous_id:null",
+        "anonymous_id:0",
+    }
+)

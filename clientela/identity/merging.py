@@ -28,6 +28,8 @@ from clientela.domain.survivorship import (
     Rule,
     choose,
 )
+from clientela.quality.service import refresh_quality
+from clientela.settings import Settings
 from clientela.storage.uow import UnitOfWork
 
 __all__ = ["MERGE_REASONS", "UnmergeResult", "merge_profiles", "unmerge"]
@@ -194,9 +196,11 @@ def merge_profiles(
     score: int | None = None,
     rules: Mapping[str, str] | None = None,
     trust_of: Mapping[str | None, int] | None = None,
+    settings: Settings | None = None,
 ) -> str:
     """Fold ``merged_id`` into ``survivor_id`` by survivorship; returns the merge id.
-    ``trust_of`` (source id -> trust rank) may be passed by callers that merge many pairs."""
+    ``trust_of`` (source id -> trust rank) may be passed by callers that merge many pairs;
+    with ``settings`` the survivor's quality is assessed again (batch callers do it once)."""
     if survivor_id == merged_id:
         raise Conflict("A profile cannot be merged with itself.")
     survivor = uow.customers.get(survivor_id)
@@ -253,6 +257,8 @@ def merge_profiles(
         }
     )
     audit(uow, actor, "customer.merge", [survivor_id, merged_id], sorted(chosen))
+    if settings is not None:
+        refresh_quality(uow, [survivor_id], settings=settings, now=now)
     return merge_id
 
 
@@ -265,7 +271,9 @@ class UnmergeResult:
     events_returned: int
 
 
-def unmerge(uow: UnitOfWork, merge_id: str, *, actor: Actor) -> UnmergeResult:
+def unmerge(
+    uow: UnitOfWork, merge_id: str, *, actor: Actor, settings: Settings | None = None
+) -> UnmergeResult:
     """Undo a merge: both profiles as they were, later edits kept where they were made."""
     merge = uow.merges.get(merge_id)
     if merge is None:
@@ -330,4 +338,6 @@ def unmerge(uow: UnitOfWork, merge_id: str, *, actor: Actor) -> UnmergeResult:
     uow.merges.mark_undone(merge_id, now)
     uow.matches.remember_rejected(survivor_id, merged_id, actor=actor.label, at=now)
     audit(uow, actor, "customer.unmerge", [survivor_id, merged_id], sorted(edited))
+    if settings is not None:
+        refresh_quality(uow, [survivor_id, merged_id], settings=settings, now=now)
     return UnmergeResult(merge_id, survivor_id, merged_id, sorted(edited), returned)

@@ -21,29 +21,12 @@ from typing import Any
 
 from clientela.customers.service import identity_row
 from clientela.domain.actor import Actor, utcnow
-from clientela.domain.identity import IdentityKey
+from clientela.domain.identity import DEFAULT_BLOCKLIST, IdentityKey
 from clientela.domain.ids import new_id
 from clientela.identity.merging import merge_profiles
 from clientela.storage.uow import UnitOfWork
 
 __all__ = ["Resolution", "empty_profile", "merge_profiles", "resolve"]
-
-DEFAULT_BLOCKLIST = frozenset(
-    {
-        "email:test@test.com",
-        "email:test@example.com",
-        "email:noreply@example.com",
-        "email:a@a.com",
-        "document:00000000000",
-        "document:11111111111",
-        "user_id:undefined",
-        "user_id:null",
-        "user_id:0",
-        "anonymous_id:undefined",
-        "anonymous_id:null",
-        "anonymous_id:0",
-    }
-)
 
 
 @dataclass

@@ -32,6 +32,7 @@ from clientela.domain.fields import ValidationContext
 from clientela.identity.stitching import resolve
 from clientela.ingest.mapping import ColumnMapping, auto_mapping
 from clientela.ingest.readers import open_table, write_rejects
+from clientela.quality.service import refresh_quality
 from clientela.settings import Settings
 from clientela.sources.service import ensure_source
 from clientela.storage.store import Store
@@ -263,4 +264,5 @@ def _import_chunk(
         else:
             summary.unchanged += 1
     if touched:
+        refresh_quality(uow, touched, settings=settings, now=now)
         audit.record(uow, actor, "customer.import_update", touched, ["*"])

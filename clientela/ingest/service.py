@@ -20,12 +20,13 @@ from clientela.domain.fields import (
     ValidationContext,
     validate_changes,
 )
-from clientela.domain.identity import IdentityKey, normalise_identity
+from clientela.domain.identity import DEFAULT_BLOCKLIST, IdentityKey, normalise_identity
 from clientela.domain.ids import new_id
 from clientela.domain.money import to_minor_units
 from clientela.domain.tracking import TrackingMessage, parse_message, parse_timestamp
-from clientela.identity.stitching import DEFAULT_BLOCKLIST, Resolution, empty_profile, resolve
+from clientela.identity.stitching import Resolution, empty_profile, resolve
 from clientela.ingest.traits import profile_changes_from_traits
+from clientela.quality.service import refresh_quality
 from clientela.settings import Settings
 from clientela.sources.keys import authenticate_write_key
 from clientela.storage.store import Store
@@ -196,6 +197,7 @@ def ingest_messages(
     result.customers = {current(customer_id) for customer_id in result.customers}
     if result.customers:
         uow.customers.refresh_activity(sorted(result.customers))
+        refresh_quality(uow, result.customers, settings=settings)
         audit.record(uow, actor, "ingest.write", sorted(result.customers), ["events"])
     return result
 

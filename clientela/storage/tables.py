@@ -112,10 +112,14 @@ customers = Table(
     # When each field was last said, by event time: {"email": ["2026-01-31T12:00:00+00:00",
     # "message id"]}. Later observations win whatever order they arrive in.
     Column("field_observed", JSONType),
+    # The parts of quality_score and what lowers it (domain/quality.py): missing, invalid, stale
+    # and inconsistent fields.
+    Column("quality", JSONType),
     CheckConstraint("status IN ('active', 'merged', 'erased')", name="status"),
 )
 Index("ix_customers_status_id", customers.c.status, customers.c.id)
 Index("ix_customers_country", customers.c.country)
+Index("ix_customers_quality_score", customers.c.quality_score)
 Index("ix_customers_created_at", customers.c.created_at)
 Index("ix_customers_merged_into", customers.c.merged_into)
 

@@ -168,6 +168,7 @@ async def create_merge(body: MergeRequest, ctx: Ctx) -> dict[str, Any]:
             reason="manual",
             actor=actor,
             rules=ctx.settings.survivorship,
+            settings=ctx.settings,
         ),
     )
     return {"merge_id": merge_id, "survivor_id": body.survivor_id, "merged_id": body.merged_id}
@@ -180,7 +181,9 @@ async def create_merge(body: MergeRequest, ctx: Ctx) -> dict[str, Any]:
     responses={**NOT_FOUND, **CONFLICT},
 )
 async def undo_merge(merge_id: Id, ctx: Ctx) -> dict[str, Any]:
-    result = await ctx.write("write", lambda uow, actor: unmerge(uow, merge_id, actor=actor))
+    result = await ctx.write(
+        "write", lambda uow, actor: unmerge(uow, merge_id, actor=actor, settings=ctx.settings)
+    )
     return {
         "merge_id": result.merge_id,
         "survivor_id": result.survivor_id,

@@ -6,11 +6,21 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, literal, or_, select, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 
 from clientela.storage.bulk import insert_rows
 from clientela.storage.repositories._base import Repository, translate_integrity_errors
-from clientela.storage.tables import events, field_provenance, transactions
+from clientela.storage.tables import events, field_provenance, sources, transactions
 
 
 class ProvenanceRepository(Repository):
@@ -24,6 +34,20 @@ class ProvenanceRepository(Repository):
             .order_by(field_provenance.c.observed_at, field_provenance.c.id)
         )
         return [dict(row) for row in rows.mappings()]
+
+    def first_sources(self) -> dict[str, str]:
+        """customer id -> name of the source of the first thing said about them."""
+        first = (
+            select(func.min(field_provenance.c.id).label("id"))
+            .group_by(field_provenance.c.customer_id)
+            .subquery()
+        )
+        rows = self.connection.execute(
+            select(field_provenance.c.customer_id, sources.c.name)
+            .join(first, first.c.id == field_provenance.c.id)
+            .join(sources, sources.c.id == field_provenance.c.source_id)
+        )
+        return {str(row[0]): str(row[1]) for row in rows}
 
     def for_customers(self, customer_ids: Sequence[str]) -> list[dict[str, Any]]:
         rows = self.connection.execute(

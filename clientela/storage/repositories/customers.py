@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, case, delete, func, select, update
+from sqlalchemy import ColumnElement, Date, bindparam, case, delete, func, select, update
 
 from clientela.storage import raw
 from clientela.storage.bulk import insert_rows
@@ -45,6 +45,25 @@ class CustomerRepository(Repository):
         )
         if result.rowcount != 1:
             raise StaleWrite(customer_id)
+
+    def set_quality(self, scores: Sequence[tuple[str, int, Mapping[str, Any]]]) -> None:
+        """Store derived quality (not a change of the profile: no new version)."""
+        if not scores:
+            return
+        self.connection.execute(
+            update(customers)
+            .where(customers.c.id == bindparam("key"))
+            .values(quality_score=bindparam("score"), quality=bindparam("parts")),
+            [{"key": key, "score": score, "parts": dict(parts)} for key, score, parts in scores],
+        )
+
+    def active_rows(self, *, batch: int = 5_000) -> Iterator[list[dict[str, Any]]]:
+        """Every active profile, in batches (for dataset-wide reports)."""
+        result = self.connection.execution_options(yield_per=batch).execute(
+            select(customers).where(customers.c.status == "active").order_by(customers.c.id)
+        )
+        for partition in result.mappings().partitions(batch):
+            yield [dict(row) for row in partition]
 
     def restore(self, row: Mapping[str, Any]) -> None:
         """Write a profile back exactly as a snapshot recorded it, version included."""

@@ -120,6 +120,19 @@ class MatchCandidateRepository(Repository):
         )
         return {str(row[0]): int(row[1]) for row in rows}
 
+    def open_by_customer(self) -> dict[str, int]:
+        """How many pending candidate pairs each profile is in."""
+        counts: dict[str, int] = {}
+        rows = self.connection.execute(
+            select(match_candidates.c.left_id, match_candidates.c.right_id).where(
+                match_candidates.c.status == "pending"
+            )
+        )
+        for left, right in rows:
+            counts[left] = counts.get(left, 0) + 1
+            counts[right] = counts.get(right, 0) + 1
+        return counts
+
     def pending_for(self, customer_ids: Sequence[str]) -> set[str]:
         """Which of these profiles have an open duplicate candidate."""
         ids = list(customer_ids)

