@@ -227,6 +227,8 @@ def _corrupt(rng: random.Random, person: dict[str, Any], pool: dict[str, Any]) -
             key = rng.choice(("given_name", "family_name"))
             copy[key] = _typo(rng, copy[key])
         elif kind < 0.5:
+            continue
+        elif kind < 0.5 and copy.get("birth_date"):
             born = date.fromisoformat(copy["birth_date"])
             if born.day <= 12 and born.day != born.month:
                 copy["birth_date"] = born.replace(month=born.day, day=born.month).isoformat()
@@ -297,6 +299,7 @@ def clientela_synthetic(
     from clientela.identity.export import export_identities
     from clientela.settings import Settings
     from clientela.setup.service import initialise_store
+    from clientela.sources.service import ensure_source
     from clientela.storage.store import Store
 
     records, truth = synthetic(rows + incremental)
@@ -304,6 +307,9 @@ def clientela_synthetic(
     settings.data_dir.mkdir(parents=True)
     store = Store(settings.store_url)
     initialise_store(store)
+    with store.unit_of_work() as uow:
+        ensure_source(uow, "bench", kind="import")
+        uow.commit()
     actor = Actor.cli()
     started = time.perf_counter()
     create_in_chunks(store, records[:rows], actor=actor, settings=settings, source="bench")

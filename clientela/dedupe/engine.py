@@ -136,8 +136,29 @@ def prepare(rows: Iterable[Sequence[Any]]) -> pa.Table:
 
 
 def fill_rates(table: pa.Table) -> dict[str, float]:
+    """Share of profiles with each column, and how far the postal code decides the city."""
     rows = max(table.num_rows, 1)
-    return {name: 1 - table.column(name).null_count / rows for name in COLUMNS[1:]}
+    rates = {name: 1 - table.column(name).null_count / rows for name in COLUMNS[1:]}
+    rates["postal_city_dependence"] = _postal_city_dependence(table)
+    return rates
+
+
+def _postal_city_dependence(table: pa.Table) -> float:
+    """Share of (postal code, city) rows whose city is the most common one of their postal code:
+    near 1 where postal codes lie in one city (real addresses), low where they were drawn
+    independently."""
+    import pyarrow.compute as pc
+
+    both = table.select(["postal_code", "city"]).filter(
+        pc.and_(pc.is_valid(table.column("postal_code")), pc.is_valid(table.column("city")))
+    )
+    if both.num_rows == 0:
+        return 0.0
+    counts = both.group_by(["postal_code", "city"]).aggregate([([], "count_all")])
+    top = counts.group_by("postal_code").aggregate([("count_all", "max")])
+    agreeing = pc.sum(top.column("count_all_max")).as_py()
+    rows: int = both.num_rows
+    return float(agreeing or 0) / rows
 
 
 def _filled(fill: dict[str, float], *names: str) -> bool:
@@ -202,11 +223,35 @@ def _comparisons(fill: dict[str, float]) -> list[Any]:
         chosen.append(cl.LevenshteinAtThresholds("address_line1", [1, 3]))
     if _filled(fill, "address_line2"):
         chosen.append(cl.JaroWinklerAtThresholds("address_line2", [0.9]))
-    if _filled(fill, "city"):
-        chosen.append(cl.LevenshteinAtThresholds("city", [1, 2]))
-    # Splink's postcode comparison is for UK postcodes; CEP and ZIP are digits.
-    if _filled(fill, "postal_code"):
-        chosen.append(cl.LevenshteinAtThresholds("postal_code", [1]))
+    # City and postal code say much the same thing (a postal code lies in one city): one
+    # comparison of both, or the model counts the same evidence twice and joins neighbours.
+    # Splink's postcode comparison is for UK postcodes; CEP and ZIP are compared as text.
+    if _filled(fill, "city", "postal_code") and fill.get("postal_city_dependence", 0) >= 0.8:
+        chosen.append(
+            cl.CustomComparison(
+                output_column_name="place",
+                comparison_levels=[
+                    cll.CustomLevel(
+                        "(postal_code_l IS NULL OR postal_code_r IS NULL) AND "
+                        "(city_l IS NULL OR city_r IS NULL)",
+                        "missing",
+                    ).configure(is_null_level=True),
+                    cll.And(cll.ExactMatchLevel("postal_code"), cll.ExactMatchLevel("city")),
+                    cll.ExactMatchLevel("postal_code"),
+                    cll.And(
+                        cll.LevenshteinLevel("postal_code", 1), cll.LevenshteinLevel("city", 2)
+                    ),
+                    cll.LevenshteinLevel("city", 2),
+                    cll.LevenshteinLevel("postal_code", 1),
+                    cll.ElseLevel(),
+                ],
+            )
+        )
+    else:
+        if _filled(fill, "city"):
+            chosen.append(cl.LevenshteinAtThresholds("city", [1, 2]))
+        if _filled(fill, "postal_code"):
+            chosen.append(cl.LevenshteinAtThresholds("postal_code", [1]))
     if _filled(fill, "region"):
         chosen.append(cl.ExactMatch("region"))
     if _filled(fill, "country"):
@@ -266,14 +311,18 @@ def _training_blocks(fill: dict[str, float]) -> list[Any]:
     phone and document are identities, unique in the store, so no session blocks on them."""
     from splink import block_on
 
+    # Blocks on places are avoided while person-level blocks exist: many different people share
+    # a postal code, and EM would learn "same household" instead of "same person".
     sessions: list[Any] = []
     if _filled(fill, "given_name", "family_name"):
         sessions.append(block_on("given_name", "family_name"))
-    for column in ("birth_date", "postal_code", "city"):
+    if _filled(fill, "birth_date"):
+        sessions.append(block_on("birth_date"))
+    for column in ("postal_code", "city"):
+        if len(sessions) >= 2:
+            break
         if _filled(fill, column):
             sessions.append(block_on(column))
-        if len(sessions) == 3:
-            break
     return sessions
 
 

@@ -16,16 +16,16 @@ from typing import Any
 from clientela.dedupe import engine
 from clientela.domain.actor import Actor, utcnow
 from clientela.domain.clustering import cluster_pairs
-from clientela.domain.errors import BadRequest, ClientelaError
+from clientela.domain.errors import BadRequest
 from clientela.domain.ids import new_id
-from clientela.identity.merging import merge_profiles, source_trust
+from clientela.identity.merging import merge_clusters
 from clientela.quality.service import refresh_quality
 from clientela.settings import Settings
 from clientela.storage.store import Store
 
 __all__ = ["DedupeSummary", "run_dedupe", "train_model"]
 
-_MERGES_PER_TRANSACTION = 200
+_MERGES_PER_TRANSACTION = 500
 
 Progress = Callable[[str], None]
 
@@ -295,39 +295,36 @@ def _merge_clusters(
 
     def flush() -> None:
         with store.unit_of_work() as uow:
-            trust_of = source_trust(uow)
-            for members in block:
-                survivor, *others = members
-                merge_ids: dict[str, str] = {}
+            # Profiles merged or erased since they were read are left for the next run.
+            active = {
+                row["id"]
+                for row in uow.customers.get_many([m for members in block for m in members])
+                if row["status"] == "active"
+            }
+            mergeable = [m for m in ([x for x in c if x in active] for c in block) if len(m) > 1]
+            scores: dict[str, int | None] = {}
+            for survivor, *others in mergeable:
                 for other in others:
-                    key = (min(survivor, other), max(survivor, other))
-                    pair = candidates.get(key)
-                    score = round(pair.match_weight) if pair else None
-                    try:
-                        merge_ids[other] = merge_profiles(
-                            uow,
-                            survivor,
-                            other,
-                            reason="probabilistic",
-                            actor=actor,
-                            score=score,
-                            rules=settings.survivorship,
-                            trust_of=trust_of,
-                        )
-                    except ClientelaError:
-                        continue  # changed since it was read (merged elsewhere): next run
-                if merge_ids:
-                    refresh_quality(uow, [survivor], settings=settings)
-                summary.merges += len(merge_ids)
-                summary.clusters_merged += 1 if merge_ids else 0
-                merged_set = set(merge_ids) | {survivor}
-                for i, a in enumerate(members):
-                    for b in members[i + 1 :]:
-                        if a in merged_set and b in merged_set:
-                            key = (a, b)
-                            other = b if a == survivor else a
-                            settled[key] = merge_ids.get(other) or merge_ids.get(b, "")
+                    pair = candidates.get((min(survivor, other), max(survivor, other)))
+                    scores[other] = round(pair.match_weight) if pair else None
+            merge_ids = merge_clusters(
+                uow,
+                mergeable,
+                reason="probabilistic",
+                actor=actor,
+                scores=scores,
+                rules=settings.survivorship,
+                settings=settings,
+            )
             uow.commit()
+        summary.merges += len(merge_ids)
+        summary.clusters_merged += len(mergeable)
+        for survivor, *others in mergeable:
+            members = [survivor, *others]
+            for i, a in enumerate(members):
+                for b in members[i + 1 :]:
+                    key = (min(a, b), max(a, b))
+                    settled[key] = merge_ids[b if b != survivor else a]
         block.clear()
 
     for members in clusters:

@@ -10,7 +10,7 @@ arrived since under the merged profile's own ids.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -32,7 +32,7 @@ from clientela.quality.service import refresh_quality
 from clientela.settings import Settings
 from clientela.storage.uow import UnitOfWork
 
-__all__ = ["MERGE_REASONS", "UnmergeResult", "merge_profiles", "unmerge"]
+__all__ = ["MERGE_REASONS", "UnmergeResult", "merge_clusters", "merge_profiles", "unmerge"]
 
 MERGE_REASONS = ("identity", "alias", "probabilistic", "manual")
 
@@ -195,71 +195,128 @@ def merge_profiles(
     actor: Actor,
     score: int | None = None,
     rules: Mapping[str, str] | None = None,
-    trust_of: Mapping[str | None, int] | None = None,
     settings: Settings | None = None,
 ) -> str:
-    """Fold ``merged_id`` into ``survivor_id`` by survivorship; returns the merge id.
-    ``trust_of`` (source id -> trust rank) may be passed by callers that merge many pairs;
-    with ``settings`` the survivor's quality is assessed again (batch callers do it once)."""
-    if survivor_id == merged_id:
-        raise Conflict("A profile cannot be merged with itself.")
-    survivor = uow.customers.get(survivor_id)
-    merged = uow.customers.get(merged_id)
-    if survivor is None or merged is None:
-        raise NotFound("No such customer.")
-    for row in (survivor, merged):
+    """Fold ``merged_id`` into ``survivor_id`` by survivorship; returns the merge id. With
+    ``settings`` the survivor's quality is assessed again."""
+    merge_ids = merge_clusters(
+        uow,
+        [[survivor_id, merged_id]],
+        reason=reason,
+        actor=actor,
+        scores={merged_id: score},
+        rules=rules,
+        settings=settings,
+    )
+    return merge_ids[merged_id]
+
+
+def merge_clusters(
+    uow: UnitOfWork,
+    clusters: Sequence[Sequence[str]],
+    *,
+    reason: str,
+    actor: Actor,
+    scores: Mapping[str, int | None] | None = None,
+    rules: Mapping[str, str] | None = None,
+    settings: Settings | None = None,
+) -> dict[str, str]:
+    """Merge each cluster into its first member, one merge (and snapshot) per other member, in
+    order; returns merged id -> merge id. Set-based: a few statements per block of clusters,
+    whatever their number."""
+    members = [customer_id for cluster in clusters for customer_id in cluster]
+    if len(set(members)) != len(members):
+        raise Conflict("A profile cannot be merged with itself or into two profiles at once.")
+    rows = {row["id"]: row for row in uow.customers.get_many(members)}
+    for customer_id in members:
+        row = rows.get(customer_id)
+        if row is None:
+            raise NotFound("No such customer.", extra={"customer_id": customer_id})
         if row["status"] != "active":
             raise Conflict(
                 "Only active profiles can be merged.",
-                extra={"customer_id": row["id"], "merged_into": row.get("merged_into")},
+                extra={"customer_id": customer_id, "merged_into": row.get("merged_into")},
             )
-    provenance = uow.provenance.for_customers([survivor_id, merged_id])
-    if trust_of is None:
-        trust_of = source_trust(uow)
-    chosen, observed = golden_record(survivor, merged, provenance, trust_of, rules)
-    moved = uow.merges.move_rows(merged_id, survivor_id)
+    said: dict[str, list[dict[str, Any]]] = {customer_id: [] for customer_id in members}
+    for observation in uow.provenance.for_customers(members):
+        said[observation["customer_id"]].append(observation)
+    trust_of = source_trust(uow)
+    merged_ids = [customer_id for cluster in clusters for customer_id in cluster[1:]]
+    owned = uow.merges.rows_of(merged_ids)
     now = utcnow()
-    survivor_after = {**survivor, **chosen, "field_observed": observed}
-    uow.customers.update(
-        survivor_id,
-        {
-            **chosen,
-            **_combined_activity(survivor, merged),
-            "field_observed": observed,
-            "updated_at": now,
-        },
-        expected_version=survivor["version"],
-    )
-    uow.customers.update(
-        merged_id,
-        {"status": "merged", "merged_into": survivor_id, "updated_at": now, **_NO_ACTIVITY},
-        expected_version=merged["version"],
-    )
-    if any(key in chosen for key in FIELD_GROUPS["name"]):
-        uow.customers.replace_name_tokens(survivor_id, name_tokens(survivor_after))
-    merge_id = new_id()
-    uow.merges.add(
-        {
-            "id": merge_id,
-            "survivor_id": survivor_id,
-            "merged_id": merged_id,
-            "reason": reason,
-            "score": score,
-            "actor": actor.label,
-            "snapshot": {
-                "survivor": _jsonable(survivor),
-                "merged": _jsonable(merged),
-                # What the merge wrote, so an undo can tell later edits from merged values.
-                "result": _jsonable({k: survivor_after.get(k) for k in chosen}),
-                "moved": moved,
-            },
-            "created_at": now,
+    updates: list[tuple[str, Mapping[str, Any], int, int]] = []
+    merge_rows: list[dict[str, Any]] = []
+    merge_ids: dict[str, str] = {}
+    renamed: dict[str, dict[str, Any]] = {}
+    changed_fields: set[str] = set()
+    for cluster in clusters:
+        survivor_id, *others = cluster
+        current = dict(rows[survivor_id])
+        provenance = list(said[survivor_id])
+        name_changed = False
+        for merged_id in others:
+            merged = rows[merged_id]
+            provenance.extend(said[merged_id])
+            chosen, observed = golden_record(current, merged, provenance, trust_of, rules)
+            after = {
+                **current,
+                **chosen,
+                **_combined_activity(current, merged),
+                "field_observed": observed,
+                "updated_at": now,
+                "version": current["version"] + 1,
+            }
+            merge_id = new_id()
+            merge_ids[merged_id] = merge_id
+            merge_rows.append(
+                {
+                    "id": merge_id,
+                    "survivor_id": survivor_id,
+                    "merged_id": merged_id,
+                    "reason": reason,
+                    "score": (scores or {}).get(merged_id),
+                    "actor": actor.label,
+                    "snapshot": {
+                        "survivor": _jsonable(current),
+                        "merged": _jsonable(merged),
+                        # What the merge wrote, so an undo can tell later edits from it.
+                        "result": _jsonable({k: after.get(k) for k in chosen}),
+                        "moved": owned[merged_id],
+                    },
+                    "created_at": now,
+                }
+            )
+            updates.append(
+                (
+                    merged_id,
+                    {"status": "merged", "merged_into": survivor_id, "updated_at": now}
+                    | _NO_ACTIVITY,
+                    merged["version"],
+                    merged["version"] + 1,
+                )
+            )
+            name_changed = name_changed or any(k in chosen for k in FIELD_GROUPS["name"])
+            changed_fields.update(chosen)
+            current = after
+        original = rows[survivor_id]
+        values = {
+            key: current[key]
+            for key in current
+            if key not in ("id", "version", "created_at") and current[key] != original.get(key)
         }
-    )
-    audit(uow, actor, "customer.merge", [survivor_id, merged_id], sorted(chosen))
+        values["updated_at"] = now
+        updates.append((survivor_id, values, original["version"], current["version"]))
+        if name_changed:
+            renamed[survivor_id] = current
+    uow.merges.move_many({m: cluster[0] for cluster in clusters for m in cluster[1:]})
+    uow.customers.update_versions(updates)
+    for survivor_id, row in renamed.items():
+        uow.customers.replace_name_tokens(survivor_id, name_tokens(row))
+    uow.merges.add_many(merge_rows)
+    audit(uow, actor, "customer.merge", members, sorted(changed_fields))
     if settings is not None:
-        refresh_quality(uow, [survivor_id], settings=settings, now=now)
-    return merge_id
+        refresh_quality(uow, [cluster[0] for cluster in clusters], settings=settings, now=now)
+    return merge_ids
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,34 @@ class CustomerRepository(Repository):
         for partition in result.mappings().partitions(batch):
             yield [dict(row) for row in partition]
 
+    def update_versions(self, changes: Sequence[tuple[str, Mapping[str, Any], int, int]]) -> None:
+        """Many updates at once: (id, values, expected version, new version). Rows with the same
+        columns go in one ``executemany``; any row changed meanwhile fails them all."""
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for customer_id, values, expected, new in changes:
+            keys = tuple(sorted(values))
+            groups.setdefault(keys, []).append(
+                {
+                    "key": customer_id,
+                    "expected": expected,
+                    "new_version": new,
+                    **{f"v_{k}": v for k, v in values.items()},
+                }
+            )
+        for keys, rows in groups.items():
+            statement = (
+                update(customers)
+                .where(customers.c.id == bindparam("key"))
+                .where(customers.c.version == bindparam("expected"))
+                .values(
+                    version=bindparam("new_version"),
+                    **{key: bindparam(f"v_{key}") for key in keys},
+                )
+            )
+            result = self.connection.execute(statement, rows)
+            if result.rowcount is not None and 0 <= result.rowcount < len(rows):
+                raise StaleWrite(rows[0]["key"])
+
     def restore(self, row: Mapping[str, Any]) -> None:
         """Write a profile back exactly as a snapshot recorded it, version included."""
         values = {key: value for key, value in row.items() if key != "id"}

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from clientela.storage.repositories._base import Repository
 from clientela.storage.tables import (
@@ -44,6 +44,49 @@ class MergeRepository(Repository):
         ).mappings()
         found = row.first()
         return None if found is None else dict(found)
+
+    def add_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            self.connection.execute(insert(merges), [dict(row) for row in rows])
+
+    def rows_of(self, customer_ids: Sequence[str]) -> dict[str, dict[str, list[Any]]]:
+        """Ids of the rows each profile owns, by table (what a merge re-points)."""
+        owned: dict[str, dict[str, list[Any]]] = {
+            customer_id: {table.name: [] for table in _PERSONAL_TABLES}
+            for customer_id in customer_ids
+        }
+        ids = list(customer_ids)
+        for table in _PERSONAL_TABLES:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                rows = self.connection.execute(
+                    select(table.c.customer_id, table.c.id)
+                    .where(table.c.customer_id.in_(chunk))
+                    .order_by(table.c.id)
+                )
+                for owner, row_id in rows:
+                    owned[owner][table.name].append(row_id)
+        return owned
+
+    def move_many(self, targets: Mapping[str, str]) -> None:
+        """Re-point every row of each key profile to its value (merged id -> survivor id)."""
+        if not targets:
+            return
+        pairs = [{"source": a, "target": b} for a, b in targets.items()]
+        for table in _PERSONAL_TABLES:
+            self.connection.execute(
+                update(table)
+                .where(table.c.customer_id == bindparam("source"))
+                .values(customer_id=bindparam("target")),
+                pairs,
+            )
+        ids = list(targets)
+        for start in range(0, len(ids), 500):
+            self.connection.execute(
+                delete(customer_name_tokens).where(
+                    customer_name_tokens.c.customer_id.in_(ids[start : start + 500])
+                )
+            )
 
     def move_back(self, moved: Mapping[str, Sequence[Any]], from_id: str, to_id: str) -> None:
         """Undo ``move_rows``: the listed rows, where still on ``from_id``, go back to ``to_id``."""
