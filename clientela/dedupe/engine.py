@@ -267,10 +267,19 @@ def _blocking_rules(fill: dict[str, float]) -> list[Any]:
     names = _filled(fill, "given_name", "family_name")
     if names:
         rules.append(block_on("given_name", "family_name"))
-        # Swapped given and family names; both directions, as pairs are taken with l < r.
-        rules.append("l.given_name = r.family_name")
-        rules.append("l.family_name = r.given_name")
-        rules.append(block_on("substr(given_name, 1, 3)", "substr(family_name, 1, 3)"))
+        # Swapped given and family names (symmetric, so one rule whichever side is left).
+        rules.append("l.given_name = r.family_name AND l.family_name = r.given_name")
+        # Typos late in both names: same beginnings and the same year of birth.
+        if _filled(fill, "birth_date"):
+            rules.append(
+                block_on(
+                    "substr(given_name, 1, 3)",
+                    "substr(family_name, 1, 3)",
+                    "substr(birth_date, 1, 4)",
+                )
+            )
+        else:
+            rules.append(block_on("substr(given_name, 1, 3)", "substr(family_name, 1, 3)"))
     if _filled(fill, "birth_date"):
         rules.append(block_on("birth_date"))
     if _filled(fill, "postal_code"):
@@ -282,7 +291,7 @@ def _blocking_rules(fill: dict[str, float]) -> list[Any]:
     if _filled(fill, "address_line1"):
         rules.append(block_on("address_line1"))
     if _filled(fill, "city") and _filled(fill, "family_name"):
-        rules.append(block_on("city", "substr(family_name, 1, 2)"))
+        rules.append(block_on("city", "substr(family_name, 1, 3)", "substr(given_name, 1, 1)"))
     for column in ("email", "email_user", "phone_tail", "document"):
         if _filled(fill, column):
             rules.append(block_on(column))

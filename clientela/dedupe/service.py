@@ -295,31 +295,30 @@ def _merge_clusters(
 
     def flush() -> None:
         with store.unit_of_work() as uow:
-            # Profiles merged or erased since they were read are left for the next run.
-            active = {
-                row["id"]
-                for row in uow.customers.get_many([m for members in block for m in members])
-                if row["status"] == "active"
-            }
-            mergeable = [m for m in ([x for x in c if x in active] for c in block) if len(m) > 1]
             scores: dict[str, int | None] = {}
-            for survivor, *others in mergeable:
+            for survivor, *others in block:
                 for other in others:
                     pair = candidates.get((min(survivor, other), max(survivor, other)))
                     scores[other] = round(pair.match_weight) if pair else None
-            merge_ids = merge_clusters(
+            # Profiles merged or erased since they were read are left for the next run.
+            done = merge_clusters(
                 uow,
-                mergeable,
+                block,
                 reason="probabilistic",
                 actor=actor,
                 scores=scores,
                 rules=settings.survivorship,
                 settings=settings,
+                skip_unmergeable=True,
             )
             uow.commit()
-        summary.merges += len(merge_ids)
-        summary.clusters_merged += len(mergeable)
-        for survivor, *others in mergeable:
+        merge_ids = {m.merged_id: m.merge_id for m in done}
+        clusters_done: dict[str, list[str]] = {}
+        for m in done:
+            clusters_done.setdefault(m.survivor_id, [m.survivor_id]).append(m.merged_id)
+        summary.merges += len(done)
+        summary.clusters_merged += len(clusters_done)
+        for survivor, *others in clusters_done.values():
             members = [survivor, *others]
             for i, a in enumerate(members):
                 for b in members[i + 1 :]:

@@ -32,7 +32,14 @@ from clientela.quality.service import refresh_quality
 from clientela.settings import Settings
 from clientela.storage.uow import UnitOfWork
 
-__all__ = ["MERGE_REASONS", "UnmergeResult", "merge_clusters", "merge_profiles", "unmerge"]
+__all__ = [
+    "MERGE_REASONS",
+    "Merged",
+    "UnmergeResult",
+    "merge_clusters",
+    "merge_profiles",
+    "unmerge",
+]
 
 MERGE_REASONS = ("identity", "alias", "probabilistic", "manual")
 
@@ -55,8 +62,12 @@ NOT_PROFILE = frozenset(
         "first_order_at",
         "last_order_at",
         "quality_score",
+        "quality",
     }
 )
+
+
+_EMPTY: tuple[Any, ...] = (None, "", [], {})
 
 
 def _json(value: Any) -> Any:
@@ -131,6 +142,10 @@ def golden_record(
     for group, fields in _groups(columns).items():
         if not fields:
             continue
+        theirs_values = [merged.get(f) for f in fields]
+        ours_values = [survivor.get(f) for f in fields]
+        if theirs_values == ours_values or all(v in _EMPTY for v in theirs_values):
+            continue  # nothing to choose: the survivor keeps what it has
         rule: Rule = (rules or {}).get(group) or DEFAULT_RULES.get(group) or FALLBACK_RULE  # type: ignore[assignment]
         ours = _candidate(survivor, fields, provenance, trust_of)
         theirs = _candidate(merged, fields, provenance, trust_of)
@@ -186,6 +201,13 @@ def _combined_activity(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, 
     }
 
 
+@dataclass(frozen=True)
+class Merged:
+    survivor_id: str
+    merged_id: str
+    merge_id: str
+
+
 def merge_profiles(
     uow: UnitOfWork,
     survivor_id: str,
@@ -199,7 +221,7 @@ def merge_profiles(
 ) -> str:
     """Fold ``merged_id`` into ``survivor_id`` by survivorship; returns the merge id. With
     ``settings`` the survivor's quality is assessed again."""
-    merge_ids = merge_clusters(
+    done = merge_clusters(
         uow,
         [[survivor_id, merged_id]],
         reason=reason,
@@ -208,7 +230,7 @@ def merge_profiles(
         rules=rules,
         settings=settings,
     )
-    return merge_ids[merged_id]
+    return done[0].merge_id
 
 
 def merge_clusters(
@@ -220,14 +242,26 @@ def merge_clusters(
     scores: Mapping[str, int | None] | None = None,
     rules: Mapping[str, str] | None = None,
     settings: Settings | None = None,
-) -> dict[str, str]:
+    skip_unmergeable: bool = False,
+) -> list[Merged]:
     """Merge each cluster into its first member, one merge (and snapshot) per other member, in
-    order; returns merged id -> merge id. Set-based: a few statements per block of clusters,
-    whatever their number."""
+    order; returns what was merged into what. Set-based: a few statements per block of clusters,
+    whatever their number. ``skip_unmergeable`` leaves out members merged or erased meanwhile
+    (batch runs) instead of refusing."""
     members = [customer_id for cluster in clusters for customer_id in cluster]
     if len(set(members)) != len(members):
         raise Conflict("A profile cannot be merged with itself or into two profiles at once.")
     rows = {row["id"]: row for row in uow.customers.get_many(members)}
+    if skip_unmergeable:
+        clusters = [
+            kept
+            for kept in (
+                [m for m in cluster if rows.get(m) and rows[m]["status"] == "active"]
+                for cluster in clusters
+            )
+            if len(kept) > 1
+        ]
+        members = [customer_id for cluster in clusters for customer_id in cluster]
     for customer_id in members:
         row = rows.get(customer_id)
         if row is None:
@@ -246,8 +280,9 @@ def merge_clusters(
     now = utcnow()
     updates: list[tuple[str, Mapping[str, Any], int, int]] = []
     merge_rows: list[dict[str, Any]] = []
-    merge_ids: dict[str, str] = {}
+    done: list[Merged] = []
     renamed: dict[str, dict[str, Any]] = {}
+    finals: dict[str, dict[str, Any]] = {}
     changed_fields: set[str] = set()
     for cluster in clusters:
         survivor_id, *others = cluster
@@ -267,7 +302,7 @@ def merge_clusters(
                 "version": current["version"] + 1,
             }
             merge_id = new_id()
-            merge_ids[merged_id] = merge_id
+            done.append(Merged(survivor_id, merged_id, merge_id))
             merge_rows.append(
                 {
                     "id": merge_id,
@@ -306,6 +341,7 @@ def merge_clusters(
         }
         values["updated_at"] = now
         updates.append((survivor_id, values, original["version"], current["version"]))
+        finals[survivor_id] = current
         if name_changed:
             renamed[survivor_id] = current
     uow.merges.move_many({m: cluster[0] for cluster in clusters for m in cluster[1:]})
@@ -315,8 +351,9 @@ def merge_clusters(
     uow.merges.add_many(merge_rows)
     audit(uow, actor, "customer.merge", members, sorted(changed_fields))
     if settings is not None:
-        refresh_quality(uow, [cluster[0] for cluster in clusters], settings=settings, now=now)
-    return merge_ids
+        survivors = {cluster[0]: finals[cluster[0]] for cluster in clusters}
+        refresh_quality(uow, survivors, settings=settings, now=now, rows=list(survivors.values()))
+    return done
 
 
 @dataclass(frozen=True)

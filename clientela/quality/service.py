@@ -30,14 +30,22 @@ def _blocked(uow: UnitOfWork) -> frozenset[str]:
 
 
 def refresh_quality(
-    uow: UnitOfWork, customer_ids: Iterable[str], *, settings: Settings, now: datetime | None = None
+    uow: UnitOfWork,
+    customer_ids: Iterable[str],
+    *,
+    settings: Settings,
+    now: datetime | None = None,
+    rows: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Assess these profiles again and store their scores (in the caller's transaction)."""
+    """Assess these profiles again and store their scores (in the caller's transaction).
+    ``rows``: their current rows, when the caller holds them already."""
     ids = sorted(set(customer_ids))
     if not ids:
         return
     now = now or utcnow()
-    rows = [row for row in uow.customers.get_many(ids) if row["status"] == "active"]
+    if rows is None:
+        rows = uow.customers.get_many(ids)
+    rows = [row for row in rows if row["status"] == "active"]
     open_pairs = uow.matches.pending_for([row["id"] for row in rows])
     blocked = _blocked(uow)
     scores = []

@@ -174,3 +174,49 @@ def test_merge_then_unmerge_restores_profiles_exactly(
         elif key not in ("version", "updated_at", "field_observed"):
             assert value == before_a["row"][key], key
     assert after_a["row"]["version"] > merged["version"]
+
+
+@hypothesis_settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    first=st.fixed_dictionaries(
+        {"given_name": names, "city": st.one_of(st.just(...), cities)},
+        optional={"occupation": st.sampled_from(["Engenheira", "Advogado"])},
+    ),
+    second=st.fixed_dictionaries(
+        {"given_name": names, "city": st.one_of(st.just(...), cities)},
+        optional={"occupation": st.sampled_from(["Professora", "Médico"]), "phone": st.just(...)},
+    ),
+    rule=st.sampled_from(["most_recent", "most_trusted", "most_complete", "most_frequent"]),
+)
+def test_a_merge_never_loses_a_value(
+    sqlite_store: Store,
+    settings: Settings,
+    first: dict[str, Any],
+    second: dict[str, Any],
+    rule: str,
+) -> None:
+    """Every value either profile held is in the golden record or in its provenance."""
+    store = sqlite_store
+    a = create(store, settings, **first)
+    b = create(store, settings, **second)
+    before = [state(store, a)["row"], state(store, b)["row"]]
+    with store.unit_of_work() as uow:
+        merge_profiles(
+            uow, a, b, reason="manual", actor=ACTOR, rules={"name": rule, "address": rule}
+        )
+        uow.commit()
+    after = state(store, a)["row"]
+    with store.unit_of_work(write=False) as uow:
+        said = [p["fields"] for p in uow.provenance.for_customer(a)]
+    for row in before:
+        for key, value in row.items():
+            if key in NOT_PROFILE or value in (None, [], {}):
+                continue
+            kept = after.get(key) == value
+            recorded = any(
+                s.get(key) == (value.isoformat() if hasattr(value, "isoformat") else value)
+                for s in said
+            )
+            assert kept or recorded, key
