@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from clientela.domain.values import search_key
+from clientela.storage.repositories.dedupe import MATCH_COLUMNS
 
 __all__ = [
     "COLUMNS",
@@ -93,44 +94,30 @@ def _iso(value: Any) -> str | None:
 
 
 def prepare(rows: Iterable[Sequence[Any]]) -> pa.Table:
-    """Arrow table of comparison columns from (id, updated_at, given_name, family_name,
-    birth_date, email, phone, document, address_line1, address_line2, city, region,
-    postal_code, country) tuples."""
+    """Arrow table of comparison columns from ``(id, updated_at, *MATCH_COLUMNS)`` tuples, as
+    the match-candidate repository reads them."""
     columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
+    names = ("id", "updated_at", *MATCH_COLUMNS)
     for row in rows:
-        (
-            customer_id,
-            _updated,
-            given,
-            family,
-            born,
-            email,
-            phone,
-            document,
-            line1,
-            line2,
-            city,
-            region,
-            postal,
-            country,
-        ) = row
-        email_text = str(email).lower() if email else None
-        phone_digits = _digits(phone)
-        postal_text = _NOT_ALNUM.sub("", str(postal)).upper() if postal else None
-        columns["unique_id"].append(str(customer_id))
-        columns["given_name"].append(_fold(given))
-        columns["family_name"].append(_fold(family))
-        columns["birth_date"].append(_iso(born))
-        columns["email"].append(email_text)
-        columns["email_user"].append(email_text.split("@", 1)[0] if email_text else None)
-        columns["phone"].append(phone_digits)
-        columns["phone_tail"].append(phone_digits[-8:] if phone_digits else None)
-        columns["document"].append(_digits(document))
-        columns["address_line1"].append(_fold(line1))
-        columns["address_line2"].append(_fold(line2))
-        columns["city"].append(_fold(city))
-        columns["region"].append(_fold(region))
-        columns["postal_code"].append(postal_text or None)
+        values = dict(zip(names, row, strict=True))
+        email = str(values["email"]).lower() if values["email"] else None
+        phone = _digits(values["phone"])
+        postal = values["postal_code"]
+        columns["unique_id"].append(str(values["id"]))
+        columns["given_name"].append(_fold(values["given_name"]))
+        columns["family_name"].append(_fold(values["family_name"]))
+        columns["birth_date"].append(_iso(values["birth_date"]))
+        columns["email"].append(email)
+        columns["email_user"].append(email.split("@", 1)[0] if email else None)
+        columns["phone"].append(phone)
+        columns["phone_tail"].append(phone[-8:] if phone else None)
+        columns["document"].append(_digits(values["document"]))
+        for name in ("address_line1", "address_line2", "city", "region"):
+            columns[name].append(_fold(values[name]))
+        columns["postal_code"].append(
+            _NOT_ALNUM.sub("", str(postal)).upper() or None if postal else None
+        )
+        country = values["country"]
         columns["country"].append(str(country).upper() if country else None)
     return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
 

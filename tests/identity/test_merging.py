@@ -124,20 +124,22 @@ edits = st.fixed_dictionaries(
 )
 
 
-@hypothesis_settings(
+#: A profile's fields, some left to the factory (``...``), some drawn.
+profiles = st.fixed_dictionaries(
+    {"given_name": names, "city": st.one_of(st.just(...), cities)},
+    optional={
+        "occupation": st.sampled_from(["Engenheira", "Advogado", "Professora"]),
+        "phone": st.just(...),
+        "birth_date": st.just("1985-01-02"),
+    },
+)
+store_examples = hypothesis_settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(
-    first=st.fixed_dictionaries(
-        {"given_name": names, "city": st.one_of(st.just(...), cities)},
-        optional={"occupation": st.sampled_from(["Engenheira", "Advogado"])},
-    ),
-    second=st.fixed_dictionaries(
-        {"given_name": names, "city": st.one_of(st.just(...), cities)},
-        optional={"phone": st.just(...), "birth_date": st.just("1985-01-02")},
-    ),
-    later=edits,
-)
+
+
+@store_examples
+@given(first=profiles, second=profiles, later=edits)
 def test_merge_then_unmerge_restores_profiles_exactly(
     sqlite_store: Store,
     settings: Settings,
@@ -176,18 +178,10 @@ def test_merge_then_unmerge_restores_profiles_exactly(
     assert after_a["row"]["version"] > merged["version"]
 
 
-@hypothesis_settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@store_examples
 @given(
-    first=st.fixed_dictionaries(
-        {"given_name": names, "city": st.one_of(st.just(...), cities)},
-        optional={"occupation": st.sampled_from(["Engenheira", "Advogado"])},
-    ),
-    second=st.fixed_dictionaries(
-        {"given_name": names, "city": st.one_of(st.just(...), cities)},
-        optional={"occupation": st.sampled_from(["Professora", "Médico"]), "phone": st.just(...)},
-    ),
+    first=profiles,
+    second=profiles,
     rule=st.sampled_from(["most_recent", "most_trusted", "most_complete", "most_frequent"]),
 )
 def test_a_merge_never_loses_a_value(
