@@ -22,8 +22,8 @@ def quality_report_command(
 ) -> None:
     """Counts and example ids of invalid, missing, stale and inconsistent values, suspected
     duplicates, the distribution of scores, and scores by source."""
-    from clientela.quality.report import render_html
     from clientela.quality.service import quality_report
+    from clientela.web.reports import render_html
 
     if fmt not in ("table", "json", "html"):
         raise BadRequest("Unknown format.", errors=[FieldError("--format", "table, json or html")])

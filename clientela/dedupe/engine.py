@@ -34,23 +34,12 @@ logger = logging.getLogger("clientela.dedupe")
 # Splink reports progress and untrained levels (a level no pair fell in) at INFO/WARNING.
 logging.getLogger("splink").setLevel(logging.ERROR)
 
+#: Columns derived from a stored one, placed after it.
+_DERIVED = {"email": ("email_user",), "phone": ("phone_tail",)}
 #: Comparison columns, in the order ``prepare`` builds them.
 COLUMNS = (
     "unique_id",
-    "given_name",
-    "family_name",
-    "birth_date",
-    "email",
-    "email_user",
-    "phone",
-    "phone_tail",
-    "document",
-    "address_line1",
-    "address_line2",
-    "city",
-    "region",
-    "postal_code",
-    "country",
+    *(name for column in MATCH_COLUMNS for name in (column, *_DERIVED.get(column, ()))),
 )
 #: A column filled on fewer profiles than this is left out of the model: EM cannot learn it.
 MIN_FILL = 0.01

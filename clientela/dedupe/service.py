@@ -8,7 +8,7 @@ again (merged profiles are no longer active, decided pairs are remembered).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -49,12 +49,20 @@ class DedupeSummary:
         return asdict(self)
 
 
-def _read_profiles(store: Store) -> tuple[Any, list[tuple[Any, ...]]]:
-    rows: list[tuple[Any, ...]] = []
-    with store.unit_of_work(write=False) as uow:
-        for batch in uow.matches.profiles():
-            rows.extend(batch)
-    return engine.prepare(rows), rows
+def _read_profiles(store: Store, since: datetime | None = None) -> tuple[Any, set[str]]:
+    """The comparison table of active profiles, and the ids of those changed since ``since``
+    (rows are folded as they stream in; none is kept)."""
+    changed: set[str] = set()
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        with store.unit_of_work(write=False) as uow:
+            for batch in uow.matches.profiles():
+                for row in batch:
+                    if since is not None and row[1] is not None and row[1] >= since:
+                        changed.add(str(row[0]))
+                    yield row
+
+    return engine.prepare(rows()), changed
 
 
 def train_model(store: Store, *, settings: Settings, actor: Actor, table: Any | None = None) -> int:
@@ -152,10 +160,8 @@ def _run(
     lap: Callable[[str], None],
 ) -> DedupeSummary:
     say("reading profiles")
-    table, rows = _read_profiles(store)
-    new_ids: set[str] | None = None
-    if since is not None:
-        new_ids = {str(row[0]) for row in rows if row[1] is not None and row[1] >= since}
+    table, changed = _read_profiles(store, since)
+    new_ids: set[str] | None = changed if since is not None else None
     lap("read")
     with store.unit_of_work(write=False) as uow:
         latest = uow.dedupe_models.latest()

@@ -64,7 +64,7 @@ def refresh_quality(
 def refresh_all(store: Store, *, settings: Settings, batch: int = 2_000) -> int:
     """Assess every active profile again, one transaction per batch."""
     with store.unit_of_work(write=False) as uow:
-        ids = [row[0] for part in uow.matches.profiles() for row in part]
+        ids = uow.customers.active_ids()
     for start in range(0, len(ids), batch):
         with store.unit_of_work() as uow:
             refresh_quality(uow, ids[start : start + batch], settings=settings)

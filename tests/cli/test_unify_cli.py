@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -90,3 +91,17 @@ def test_merge_and_unmerge_by_hand(cli: CliRunner, tmp_path: Path) -> None:
     assert cli.invoke(app, ["customers", "get", ids[1]]).exit_code == 0
     again = cli.invoke(app, ["customers", "unmerge", merge_id.group(1)])
     assert again.exit_code == 1 and "already undone" in again.output
+
+
+def test_quality_report_and_refresh(cli: CliRunner) -> None:
+    assert cli.invoke(app, ["init", "--demo", "--customers", "30"]).exit_code == 0
+    report = cli.invoke(app, ["quality", "report", "--format", "json"])
+    assert report.exit_code == 0, report.output
+    data = json.loads(report.stdout)
+    assert data["profiles"] >= 25 and 0 <= data["mean_score"] <= 100
+    page = cli.invoke(app, ["quality", "report", "--format", "html"])
+    assert page.exit_code == 0 and page.stdout.lstrip().startswith("<!doctype html>")
+    refreshed = cli.invoke(app, ["quality", "refresh"])
+    assert refreshed.exit_code == 0 and f"{data['profiles']} profiles" in refreshed.output
+    wrong = cli.invoke(app, ["quality", "report", "--format", "pdf"])
+    assert wrong.exit_code == 1 and "table, json or html" in wrong.output

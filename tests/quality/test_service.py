@@ -6,10 +6,10 @@ from typing import Any
 
 from clientela.customers import service
 from clientela.dedupe.service import run_dedupe
-from clientela.quality.report import render_html
 from clientela.quality.service import quality_report
 from clientela.settings import Settings
 from clientela.storage.store import Store
+from clientela.web.reports import render_html
 from tests.factories import actor, customer_payload, people_with_duplicates
 
 ACTOR = actor()

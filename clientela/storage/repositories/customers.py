@@ -57,6 +57,12 @@ class CustomerRepository(Repository):
             [{"key": key, "score": score, "parts": dict(parts)} for key, score, parts in scores],
         )
 
+    def active_ids(self) -> list[str]:
+        rows = self.connection.execute(
+            select(customers.c.id).where(customers.c.status == "active").order_by(customers.c.id)
+        )
+        return [str(row[0]) for row in rows]
+
     def active_rows(self, *, batch: int = 5_000) -> Iterator[list[dict[str, Any]]]:
         """Every active profile, in batches (for dataset-wide reports)."""
         result = self.connection.execution_options(yield_per=batch).execute(

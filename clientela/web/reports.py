@@ -1,4 +1,4 @@
-"""The quality report as a stand-alone HTML page (no scripts, no external resources)."""
+"""Reports as stand-alone HTML pages (no scripts, no external resources), for the CLI to save."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-_TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
+_TEMPLATES = Path(__file__).resolve().parent / "templates"
 _environment = Environment(
     loader=FileSystemLoader(_TEMPLATES), autoescape=select_autoescape(["html"])
 )
