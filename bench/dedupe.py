@@ -361,55 +361,47 @@ def _exported(store: Any) -> dict[str, list[str]]:
     return groups
 
 
-def clientela_synthetic(workdir: str, u_max_pairs: float) -> dict[str, Any]:
-    """The end-to-end run from the store: read, train, predict, cluster, write merges."""
-    from clientela.dedupe.service import run_dedupe
-    from clientela.domain.actor import Actor
-    from clientela.settings import Settings
-    from clientela.storage.store import Store
-
-    truth = _truth(workdir, "before")
-    settings = Settings(data_dir=Path(workdir) / "store", dedupe_u_max_pairs=u_max_pairs)
-    store = Store(settings.store_url)
-    started = time.perf_counter()
-    summary = run_dedupe(store, settings=settings, actor=Actor.cli(), auto_merge=True)
-    seconds = time.perf_counter() - started
-    found = pairs_of(_exported(store).values())
-    store.dispose()
-    return {
-        **score(found, truth),
-        "seconds": seconds,
-        "stages": summary.seconds,
-        "merges": summary.merges,
-        "queued_for_review": summary.queued,
-    }
-
-
-def clientela_incremental(workdir: str, u_max_pairs: float) -> dict[str, Any]:
-    """New records arrive after the full run; only they are matched against the store."""
+def _timed_run(
+    workdir: str, u_max_pairs: float, truth_key: str, *, incremental: bool
+) -> dict[str, Any]:
+    """One ``dedupe run --auto-merge`` against the prepared store, timed; with ``incremental``
+    the later records are stored first and only they are matched (``--since``)."""
     from clientela.customers.bulk import create_in_chunks
     from clientela.dedupe.service import run_dedupe
     from clientela.domain.actor import Actor, utcnow
     from clientela.settings import Settings
     from clientela.storage.store import Store
 
-    later = _truth(workdir, "later")
     settings = Settings(data_dir=Path(workdir) / "store", dedupe_u_max_pairs=u_max_pairs)
     store = Store(settings.store_url)
-    since = utcnow()
-    create_in_chunks(store, later, actor=Actor.cli(), settings=settings, source="bench")
+    since = None
+    if incremental:
+        since = utcnow()
+        later = _truth(workdir, "later")
+        create_in_chunks(store, later, actor=Actor.cli(), settings=settings, source="bench")
     started = time.perf_counter()
     summary = run_dedupe(store, settings=settings, actor=Actor.cli(), auto_merge=True, since=since)
     seconds = time.perf_counter() - started
     found = pairs_of(_exported(store).values())
     store.dispose()
     return {
-        **score(found, _truth(workdir, "after")),
+        **score(found, _truth(workdir, truth_key)),
         "seconds": seconds,
+        "stages": summary.seconds,
         "new": summary.new_profiles,
         "merges": summary.merges,
-        "stages": summary.seconds,
+        "queued_for_review": summary.queued,
     }
+
+
+def clientela_synthetic(workdir: str, u_max_pairs: float) -> dict[str, Any]:
+    """The end-to-end run from the store: read, train, predict, cluster, write merges."""
+    return _timed_run(workdir, u_max_pairs, "before", incremental=False)
+
+
+def clientela_incremental(workdir: str, u_max_pairs: float) -> dict[str, Any]:
+    """New records arrive after the full run; only they are matched against the store."""
+    return _timed_run(workdir, u_max_pairs, "after", incremental=True)
 
 
 # --- report -------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from clientela.domain.quality import DEFAULT_STALENESS_DAYS
+from clientela.domain.survivorship import RULES
 from clientela.domain.values import country_codes
 
 __all__ = ["Settings", "get_settings", "settings_reference"]
@@ -139,8 +140,6 @@ class Settings(BaseSettings):
     @field_validator("survivorship")
     @classmethod
     def _known_rules(cls, value: dict[str, str]) -> dict[str, str]:
-        from clientela.domain.survivorship import RULES
-
         unknown = {k: v for k, v in value.items() if v not in RULES}
         if unknown:
             raise ValueError(f"unknown rules {sorted(unknown.values())}; use one of {RULES}")

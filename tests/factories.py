@@ -57,6 +57,16 @@ def settings(**overrides: Any) -> Settings:
     return Settings(**overrides)
 
 
+def stored_customer(store: Any, settings: Settings, **fields: Any) -> dict[str, Any]:
+    """A customer created through the service (``customer_payload`` with ``fields``), committed."""
+    from clientela.customers.service import create_customer
+
+    with store.unit_of_work() as uow:
+        profile = create_customer(uow, customer_payload(**fields), actor=actor(), settings=settings)
+        uow.commit()
+    return profile
+
+
 def people_with_duplicates(
     store: Any, settings: Settings, n: int = 600, seed: int = 3
 ) -> tuple[dict[int, str], set[tuple[str, str]]]:

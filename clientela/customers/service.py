@@ -634,7 +634,7 @@ def update_customer(
         ]
     )
     audit.record(uow, actor, "customer.update", [customer_id], list(said))
-    refresh_quality(uow, [customer_id], settings=settings, now=now)
+    refresh_quality(uow, [customer_id], settings=settings, now=now, rows=[{**row, **values}])
     return _profile(uow, customer_id, settings)
 
 

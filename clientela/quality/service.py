@@ -24,9 +24,19 @@ __all__ = ["quality_report", "refresh_all", "refresh_quality", "score_new_rows"]
 EXAMPLES = 5
 
 
-def _blocked(uow: UnitOfWork) -> frozenset[str]:
-    flagged = {f"{f['kind']}:{f['value']}" for f in uow.identities.flags() if f["blocked"]}
-    return frozenset(DEFAULT_BLOCKLIST) | flagged
+_IDENTITY_FIELDS = ("email", "phone", "document")
+
+
+def _blocked(uow: UnitOfWork, rows: list[dict[str, Any]] | None = None) -> frozenset[str]:
+    """Shared values that count as invalid: the static blocklist and the values flagged for
+    linking too many accounts — only those these ``rows`` hold (a write touches a few profiles;
+    the report, ``rows=None``, reads every flag once)."""
+    if rows is None:
+        flags = [(f["kind"], f["value"]) for f in uow.identities.flags() if f["blocked"]]
+    else:
+        keys = {(k, str(row[k])) for row in rows for k in _IDENTITY_FIELDS if row.get(k)}
+        flags = sorted(uow.identities.blocked(sorted(keys))) if keys else []
+    return frozenset(DEFAULT_BLOCKLIST) | {f"{kind}:{value}" for kind, value in flags}
 
 
 def refresh_quality(
@@ -47,7 +57,7 @@ def refresh_quality(
         rows = uow.customers.get_many(ids)
     rows = [row for row in rows if row["status"] == "active"]
     open_pairs = uow.matches.pending_for([row["id"] for row in rows])
-    blocked = _blocked(uow)
+    blocked = _blocked(uow, rows)
     scores = []
     for row in rows:
         quality = assess(
@@ -76,7 +86,7 @@ def score_new_rows(
     uow: UnitOfWork, rows: list[dict[str, Any]], *, settings: Settings, now: datetime
 ) -> None:
     """Set the quality of profile rows about to be inserted (new: no open duplicates)."""
-    blocked = _blocked(uow)
+    blocked = _blocked(uow, rows)
     for row in rows:
         quality = assess(row, now=now, staleness_days=settings.staleness_days, blocked=blocked)
         row["quality_score"] = quality.score

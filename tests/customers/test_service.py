@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -15,18 +14,9 @@ from clientela.domain.ids import new_id
 from clientela.settings import Settings
 from clientela.sources.service import source_id
 from clientela.storage.store import Store
-from tests.factories import actor, cpf, customer_payload
+from tests.factories import actor, cpf, customer_payload, stored_customer
 
 ACTOR = actor()
-
-
-def create(store: Store, settings: Settings, **overrides: Any) -> dict[str, Any]:
-    with store.unit_of_work() as uow:
-        profile = service.create_customer(
-            uow, customer_payload(**overrides), actor=ACTOR, settings=settings
-        )
-        uow.commit()
-    return profile
 
 
 def count(store: Store) -> int:
@@ -35,7 +25,7 @@ def count(store: Store) -> int:
 
 
 def test_create_then_get(store: Store, settings: Settings) -> None:
-    created = create(
+    created = stored_customer(
         store,
         settings,
         document="529.982.247-25",
@@ -62,7 +52,7 @@ def test_invalid_input_writes_nothing(store: Store, settings: Settings) -> None:
 
 
 def test_duplicate_identity_names_the_existing_customer(store: Store, settings: Settings) -> None:
-    first = create(store, settings, email="dup@example.com")
+    first = stored_customer(store, settings, email="dup@example.com")
     with pytest.raises(Conflict) as caught, store.unit_of_work() as uow:
         service.create_customer(
             uow, customer_payload(email="DUP@example.com"), actor=ACTOR, settings=settings
@@ -73,7 +63,7 @@ def test_duplicate_identity_names_the_existing_customer(store: Store, settings: 
 
 
 def test_update_clears_renames_and_records_provenance(store: Store, settings: Settings) -> None:
-    created = create(store, settings)
+    created = stored_customer(store, settings)
     with store.unit_of_work() as uow:
         updated = service.update_customer(
             uow,
@@ -100,7 +90,7 @@ def test_update_clears_renames_and_records_provenance(store: Store, settings: Se
 
 
 def test_update_with_stale_version_is_refused(store: Store, settings: Settings) -> None:
-    created = create(store, settings)
+    created = stored_customer(store, settings)
     with pytest.raises(Conflict), store.unit_of_work() as uow:
         service.update_customer(
             uow,
@@ -113,8 +103,8 @@ def test_update_with_stale_version_is_refused(store: Store, settings: Settings) 
 
 
 def test_update_cannot_take_anothers_identity(store: Store, settings: Settings) -> None:
-    first = create(store, settings)
-    second = create(store, settings)
+    first = stored_customer(store, settings)
+    second = stored_customer(store, settings)
     with pytest.raises(Conflict) as caught, store.unit_of_work() as uow:
         service.update_customer(
             uow, second["id"], {"email": first["email"]}, actor=ACTOR, settings=settings
@@ -125,7 +115,7 @@ def test_update_cannot_take_anothers_identity(store: Store, settings: Settings) 
 def test_new_email_is_added_as_identity_and_old_one_still_finds(
     store: Store, settings: Settings
 ) -> None:
-    created = create(store, settings)
+    created = stored_customer(store, settings)
     with store.unit_of_work() as uow:
         service.update_customer(
             uow, created["id"], {"email": "new@example.com"}, actor=ACTOR, settings=settings
@@ -144,7 +134,7 @@ def test_new_email_is_added_as_identity_and_old_one_still_finds(
 
 def test_search_by_every_kind_of_key(store: Store, settings: Settings) -> None:
     document = cpf(7)
-    created = create(
+    created = stored_customer(
         store,
         settings,
         given_name="João",
@@ -152,7 +142,7 @@ def test_search_by_every_kind_of_key(store: Store, settings: Settings) -> None:
         phone="(21) 99876-5432",
         document=document,
     )
-    create(store, settings, given_name="Joana", family_name="Prado")
+    stored_customer(store, settings, given_name="Joana", family_name="Prado")
     with store.unit_of_work() as uow:
 
         def ids(q: str) -> list[str]:
@@ -172,7 +162,7 @@ def test_search_by_every_kind_of_key(store: Store, settings: Settings) -> None:
 
 
 def test_list_pages_cover_everyone_once(store: Store, settings: Settings) -> None:
-    made = {create(store, settings)["id"] for _ in range(7)}
+    made = {stored_customer(store, settings)["id"] for _ in range(7)}
     seen: list[str] = []
     cursor = None
     with store.unit_of_work() as uow:
@@ -189,7 +179,7 @@ def test_list_pages_cover_everyone_once(store: Store, settings: Settings) -> Non
 
 
 def test_delete_removes_everything_of_the_person(store: Store, settings: Settings) -> None:
-    created = create(store, settings)
+    created = stored_customer(store, settings)
     with store.unit_of_work() as uow:
         service.delete_customer(uow, created["id"], actor=ACTOR)
         uow.commit()
@@ -198,13 +188,13 @@ def test_delete_removes_everything_of_the_person(store: Store, settings: Setting
             service.get_customer(uow, created["id"], actor=ACTOR, settings=settings)
         assert uow.identities.owner_of("email", created["email"]) is None
         assert uow.provenance.for_customer(created["id"]) == []
-    create(store, settings, email=created["email"])  # the identity is free again
+    stored_customer(store, settings, email=created["email"])  # the identity is free again
 
 
 def test_bulk_create_keeps_valid_rows_and_reports_the_rest(
     store: Store, settings: Settings
 ) -> None:
-    taken = create(store, settings)
+    taken = stored_customer(store, settings)
     records = [
         customer_payload(),
         customer_payload(email="not-an-email"),
@@ -227,7 +217,7 @@ def test_bulk_create_keeps_valid_rows_and_reports_the_rest(
 
 
 def test_timeline_is_newest_first_and_pages(store: Store, settings: Settings) -> None:
-    created = create(store, settings)
+    created = stored_customer(store, settings)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     with store.unit_of_work() as uow:
         demo = source_id(uow, "demo")
@@ -294,7 +284,7 @@ def test_timeline_is_newest_first_and_pages(store: Store, settings: Settings) ->
 
 
 def test_reads_are_audited_with_field_names_not_values(store: Store, settings: Settings) -> None:
-    created = create(store, settings)
+    created = stored_customer(store, settings)
     with store.unit_of_work() as uow:
         service.get_customer(uow, created["id"], actor=ACTOR, settings=settings)
         uow.commit()
@@ -323,7 +313,7 @@ def test_custom_attributes_must_be_declared(store: Store, settings: Settings) ->
             actor=ACTOR,
         )
         uow.commit()
-    created = create(store, settings, attributes={"tier": "gold"})
+    created = stored_customer(store, settings, attributes={"tier": "gold"})
     assert created["attributes"] == {"tier": "gold"}
     with pytest.raises(Conflict), store.unit_of_work() as uow:
         delete_attribute(uow, "tier", actor=ACTOR)

@@ -14,18 +14,13 @@ from clientela.domain.errors import Conflict
 from clientela.identity.merging import NOT_PROFILE, merge_profiles, unmerge
 from clientela.settings import Settings
 from clientela.storage.store import Store
-from tests.factories import actor, customer_payload
+from tests.factories import actor, stored_customer
 
 ACTOR = actor()
 
 
 def create(store: Store, settings: Settings, **fields: Any) -> str:
-    with store.unit_of_work() as uow:
-        profile = service.create_customer(
-            uow, customer_payload(**fields), actor=ACTOR, settings=settings
-        )
-        uow.commit()
-    return str(profile["id"])
+    return str(stored_customer(store, settings, **fields)["id"])
 
 
 def state(store: Store, customer_id: str) -> dict[str, Any]:

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from clientela.customers import service
 from clientela.dedupe.service import run_dedupe
 from clientela.quality.service import quality_report
 from clientela.settings import Settings
 from clientela.storage.store import Store
 from clientela.web.reports import render_html
-from tests.factories import actor, customer_payload, people_with_duplicates
+from tests.factories import actor, people_with_duplicates, stored_customer
 
 ACTOR = actor()
-
-
-def create(store: Store, settings: Settings, **fields: Any) -> dict[str, Any]:
-    with store.unit_of_work() as uow:
-        profile = service.create_customer(
-            uow, customer_payload(**fields), actor=ACTOR, settings=settings
-        )
-        uow.commit()
-    return profile
 
 
 def test_quality_is_stored_on_create_and_kept_current_on_update(
     store: Store, settings: Settings
 ) -> None:
-    profile = create(store, settings, birth_date=..., postal_code=...)
+    profile = stored_customer(store, settings, birth_date=..., postal_code=...)
     assert profile["quality_score"] is not None
     assert "birth_date" in profile["quality"]["missing"]
     with store.unit_of_work() as uow:
@@ -43,7 +32,7 @@ def test_report_counts_issues_with_example_ids_and_no_values(
     store: Store, settings: Settings
 ) -> None:
     people_with_duplicates(store, settings, n=300)
-    incomplete = create(store, settings, phone=..., birth_date=...)
+    incomplete = stored_customer(store, settings, phone=..., birth_date=...)
     fast = settings.model_copy(update={"dedupe_u_max_pairs": 1e5})
     run_dedupe(store, settings=fast, actor=ACTOR)
     with store.unit_of_work(write=False) as uow:

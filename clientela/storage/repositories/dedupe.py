@@ -181,17 +181,6 @@ class DedupeModelRepository(Repository):
         self.connection.execute(insert(dedupe_models), {**row, "version": version + 1})
         return version + 1
 
-    def versions(self) -> list[dict[str, Any]]:
-        rows = self.connection.execute(
-            select(
-                dedupe_models.c.version,
-                dedupe_models.c.trained_on,
-                dedupe_models.c.actor,
-                dedupe_models.c.created_at,
-            ).order_by(dedupe_models.c.version)
-        )
-        return [dict(r) for r in rows.mappings()]
-
 
 class DedupeRunRepository(Repository):
     def add(self, row: Mapping[str, Any]) -> None:
@@ -200,23 +189,4 @@ class DedupeRunRepository(Repository):
     def finish(self, run_id: str, values: Mapping[str, Any]) -> None:
         self.connection.execute(
             update(dedupe_runs).where(dedupe_runs.c.id == run_id).values(**values)
-        )
-
-    def get(self, run_id: str) -> dict[str, Any] | None:
-        return as_dict(
-            self.connection.execute(select(dedupe_runs).where(dedupe_runs.c.id == run_id))
-            .mappings()
-            .first()
-        )
-
-    def last_done(self) -> dict[str, Any] | None:
-        return as_dict(
-            self.connection.execute(
-                select(dedupe_runs)
-                .where(dedupe_runs.c.status == "done")
-                .order_by(dedupe_runs.c.started_at.desc())
-                .limit(1)
-            )
-            .mappings()
-            .first()
         )

@@ -127,19 +127,3 @@ class MergeRepository(Repository):
             .order_by(merges.c.created_at)
         )
         return [dict(row) for row in rows.mappings()]
-
-    def move_rows(self, from_id: str, to_id: str) -> dict[str, list[Any]]:
-        """Re-point every row of ``from_id`` to ``to_id``; return the moved ids by table."""
-        moved: dict[str, list[Any]] = {}
-        for table in _PERSONAL_TABLES:
-            result = self.connection.execute(
-                update(table)
-                .where(table.c.customer_id == from_id)
-                .values(customer_id=to_id)
-                .returning(table.c.id)
-            )
-            moved[table.name] = sorted(result.scalars())
-        self.connection.execute(
-            delete(customer_name_tokens).where(customer_name_tokens.c.customer_id == from_id)
-        )
-        return moved
