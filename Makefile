@@ -47,6 +47,7 @@ bench: $(STAMP)
 ## docs: regenerate generated references
 docs: $(STAMP)
 	$(BIN)/clientela settings --markdown > docs/settings.md
+	$(BIN)/clientela privacy bundle-schema > docs/privacy/access-bundle.schema.json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from clientela.domain.deadlines import Jurisdiction
 from clientela.domain.quality import DEFAULT_STALENESS_DAYS
 from clientela.domain.survivorship import RULES
 from clientela.domain.values import country_codes
@@ -113,6 +114,21 @@ class Settings(BaseSettings):
         description="Days after which a field not confirmed again is stale and flagged for "
         "re-confirmation (lowers the freshness part of the quality score). JSON per field.",
     )
+    default_jurisdiction: Jurisdiction = Field(
+        Jurisdiction.LGPD,
+        description="Law that applies when a request or a consent names none: LGPD, GDPR, CCPA "
+        "or 152FZ (deadlines, the age under which a guardian must consent).",
+    )
+    retention_daily_at: str | None = Field(
+        "03:30",
+        description="UTC time (HH:MM) at which the server applies the retention policies "
+        "each day; empty to run them only with `clientela retention run`.",
+    )
+    erasure_keeps_sales_aggregates: bool = Field(
+        True,
+        description="On erasure, fold the person's orders into anonymous daily sales totals "
+        "(LGPD Art. 16 lets anonymised data be kept) instead of dropping them.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Level of the application log (which never holds personal data)."
     )
@@ -120,6 +136,16 @@ class Settings(BaseSettings):
         False,
         description="Log every SQL statement (development only: statements carry personal data).",
     )
+
+    @field_validator("retention_daily_at")
+    @classmethod
+    def _time_of_day(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        hours, _, minutes = value.partition(":")
+        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+            raise ValueError("must be HH:MM, e.g. 03:30")
+        return f"{int(hours):02d}:{int(minutes):02d}"
 
     @field_validator("default_region")
     @classmethod

@@ -25,7 +25,7 @@ if os.environ.get("CI"):
 
 
 def _migrate(url: str) -> None:
-    store = Store(url)
+    store = Store(url, keyring=factories.TEST_KEYRING)
     try:
         store.upgrade()
         with store.unit_of_work() as uow:
@@ -66,7 +66,7 @@ def store(
     if request.param == "sqlite":
         path = tmp_path / "clientela.db"
         path.write_bytes(_sqlite_template)
-        the_store = Store(f"sqlite+pysqlite:///{path}")
+        the_store = Store(f"sqlite+pysqlite:///{path}", keyring=factories.TEST_KEYRING)
         yield the_store
         the_store.dispose()
         return
@@ -74,7 +74,7 @@ def store(
     if srv is None:
         pytest.skip("PostgreSQL not available here: " + _skip_reason.get("postgres", "see log"))
     with postgres.database(srv) as url:
-        the_store = Store(url)
+        the_store = Store(url, keyring=factories.TEST_KEYRING)
         yield the_store
         the_store.dispose()
 
@@ -83,7 +83,7 @@ def store(
 def sqlite_store(tmp_path: Path, _sqlite_template: bytes) -> Iterator[Store]:
     path = tmp_path / "clientela.db"
     path.write_bytes(_sqlite_template)
-    the_store = Store(f"sqlite+pysqlite:///{path}")
+    the_store = Store(f"sqlite+pysqlite:///{path}", keyring=factories.TEST_KEYRING)
     yield the_store
     the_store.dispose()
 

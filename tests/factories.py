@@ -7,7 +7,11 @@ import random
 from typing import Any
 
 from clientela.domain.actor import Actor
+from clientela.security.keyring import Keyring
 from clientela.settings import Settings
+
+#: the master key of every test store (tests need no key file)
+TEST_KEYRING = Keyring(bytes(range(32)))
 
 _sequence = itertools.count(1)
 

@@ -127,3 +127,26 @@ def database(srv: Server) -> Iterator[str]:
         yield srv.url(name)
     finally:
         janitor.drop()
+
+
+def dump(url: str) -> bytes:
+    """``pg_dump`` of the database behind a store URL (plain SQL, data included)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    result = subprocess.run(
+        [
+            _pg_bin("pg_dump"),
+            "-h",
+            str(parsed.host),
+            "-p",
+            str(parsed.port),
+            "-U",
+            str(parsed.username),
+            "--no-owner",
+            str(parsed.database),
+        ],
+        capture_output=True,
+        check=True,
+    )
+    return result.stdout

@@ -17,6 +17,17 @@ def test_settings_reference_is_current() -> None:
     )
 
 
+def test_access_bundle_schema_is_current() -> None:
+    import json
+
+    from clientela.privacy.bundle import bundle_schema
+
+    published = ROOT / "docs" / "privacy" / "access-bundle.schema.json"
+    assert json.loads(published.read_text(encoding="utf-8")) == bundle_schema(), (
+        "docs/privacy/access-bundle.schema.json is out of date: run `make docs`"
+    )
+
+
 def test_every_setting_is_described() -> None:
     for name, info in Settings.model_fields.items():
         assert info.description, f"setting {name} has no description"

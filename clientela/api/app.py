@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,8 +17,20 @@ from fastapi.staticfiles import StaticFiles
 from clientela import __version__
 from clientela.api.middleware import RequestIdMiddleware
 from clientela.api.problems import Problem, install_problem_handlers
-from clientela.api.routes import attributes, customers, imports, quality, system, tracking, unify
+from clientela.api.routes import (
+    attributes,
+    customers,
+    imports,
+    privacy,
+    quality,
+    system,
+    tracking,
+    unify,
+)
+from clientela.privacy.retention import retention_loop
+from clientela.security.keyring import load_master_key
 from clientela.settings import Settings, get_settings
+from clientela.setup.service import check_master_key
 from clientela.storage.store import Store
 from clientela.web import pages
 
@@ -29,16 +42,26 @@ _SWAGGER_STATIC = Path(swagger_ui.__file__).parent / "static"
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
     settings = settings or get_settings()
     owns_store = store is None
-    the_store = store or Store(
-        settings.store_url,
-        echo=settings.echo_sql,
-        key_cache_seconds=settings.api_key_cache_seconds,
-    )
+    the_store = store
+    if the_store is None:
+        the_store = Store(
+            settings.store_url,
+            echo=settings.echo_sql,
+            key_cache_seconds=settings.api_key_cache_seconds,
+            keyring=load_master_key(settings.data_dir),
+        )
+        if the_store.is_current():
+            check_master_key(the_store)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         _tune_garbage_collector()
+        retention = None
+        if owns_store and settings.retention_daily_at:
+            retention = asyncio.create_task(retention_loop(the_store, settings))
         yield
+        if retention is not None:
+            retention.cancel()
         if owns_store:
             the_store.dispose()
 
@@ -64,6 +87,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(imports.router)
     app.include_router(unify.router)
     app.include_router(quality.router)
+    app.include_router(privacy.router)
     app.include_router(pages.router)
     app.mount("/api/docs/static", StaticFiles(directory=_SWAGGER_STATIC), name="swagger")
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")

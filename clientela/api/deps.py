@@ -61,6 +61,15 @@ class RequestContext:
         """Run a use case in a write transaction, committed when it returns."""
         return await run_in_threadpool(self._run, True, scope, use_case)
 
+    async def apart(self, scope: str, function: Callable[[], T]) -> T:
+        """Run a long use case that opens its own units of work (dedupe, retention, privacy
+        requests) in the thread pool, after ending this request's read snapshot: a snapshot
+        held open would keep SQLite from emptying its write-ahead log (erasure needs that)."""
+        self._check_scope(scope)
+        if self.read_uow is not None:
+            await self.store.flush_async(self.read_uow.end_read())
+        return await run_in_threadpool(function)
+
     def require(self, scope: str) -> None:
         """Refuse (403) a key without ``scope``."""
         self._check_scope(scope)

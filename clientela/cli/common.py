@@ -14,7 +14,9 @@ import typer
 from rich.console import Console
 
 from clientela.domain.errors import ClientelaError
+from clientela.security.keyring import load_master_key
 from clientela.settings import Settings, get_settings
+from clientela.setup.service import check_master_key
 from clientela.storage.store import Store
 
 console = Console(soft_wrap=True)
@@ -29,20 +31,26 @@ def settings() -> Settings:
 
 
 @contextmanager
-def open_store(*, require_current: bool = True) -> Iterator[Store]:
+def open_store(*, require_current: bool = True, create_key: bool = False) -> Iterator[Store]:
     current = settings()
     if current.database_url is None and not (current.data_dir / "clientela.db").exists():
         raise ClientelaError(
             f"There is no store in {current.data_dir}: run `clientela init` (or set "
             "CLIENTELA_DATA_DIR to where it is)."
         )
-    store = Store(current.store_url, echo=current.echo_sql)
+    store = Store(
+        current.store_url,
+        echo=current.echo_sql,
+        keyring=load_master_key(current.data_dir, create=create_key),
+    )
     try:
         if require_current and not store.is_current():
             raise ClientelaError(
                 "The store is missing or out of date: run `clientela init` (new store) or "
                 "`clientela db upgrade`."
             )
+        if require_current:
+            check_master_key(store)
         yield store
     finally:
         store.dispose()

@@ -25,6 +25,7 @@ from clientela.cli.common import (
     to_json,
     to_json_line,
 )
+from clientela.cli.privacy import export_app, privacy_app, retention_app
 from clientela.cli.quality import quality_app
 from clientela.cli.unify import add_merge_commands, dedupe_app, identities_app
 from clientela.customers import service as customers_service
@@ -40,6 +41,7 @@ from clientela.domain.identity import parse_identity
 from clientela.ingest.imports import InvalidFields
 from clientela.security.apikeys import ROLES, create_api_key, list_api_keys, revoke_api_key
 from clientela.settings import settings_reference
+from clientela.setup.service import check_master_key
 from clientela.sources.service import list_sources
 from clientela.storage.store import Store
 
@@ -69,6 +71,9 @@ app.add_typer(dedupe_app, name="dedupe")
 app.add_typer(identities_app, name="identities")
 add_merge_commands(customers_app)
 app.add_typer(quality_app, name="quality")
+app.add_typer(privacy_app, name="privacy")
+app.add_typer(retention_app, name="retention")
+app.add_typer(export_app, name="export")
 
 
 def _version(value: bool) -> None:
@@ -97,12 +102,13 @@ def init(
     seed: Annotated[int, typer.Option(help="Seed of the demo data.")] = 42,
 ) -> None:
     """Create the store (or bring it up to date); on first run create the admin and a key."""
+    from clientela.security.keyring import load_master_key
     from clientela.setup.service import initialise_store
 
     current = settings()
     if current.database_url is None:
         current.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(current.store_url)
+    store = Store(current.store_url, keyring=load_master_key(current.data_dir, create=True))
     try:
         result = initialise_store(store)
         if not result.created:
@@ -183,12 +189,24 @@ def serve(
     )
 
 
+@db_app.command("compact")
+@handle_errors
+def db_compact() -> None:
+    """Reclaim deleted rows' space so erased values leave the files (VACUUM)."""
+    from clientela.privacy.erasure import COMPACTED_TABLES
+
+    with open_store() as store:
+        store.compact(COMPACTED_TABLES)
+    console.print("Store compacted.")
+
+
 @db_app.command("upgrade")
 @handle_errors
 def db_upgrade() -> None:
     """Apply pending schema migrations."""
-    with open_store(require_current=False) as store:
+    with open_store(require_current=False, create_key=True) as store:
         store.upgrade()
+        check_master_key(store)
         console.print(f"Store schema at revision {store.revision()}.")
 
 

@@ -42,6 +42,7 @@ from clientela.domain.fields import (
 from clientela.domain.identity import IdentityKey, normalise_identity
 from clientela.domain.ids import is_uuid, new_id
 from clientela.domain.values import search_key
+from clientela.privacy.suppression import suppressed_keys, suppressed_message
 from clientela.quality.service import refresh_quality, score_new_rows
 from clientela.settings import Settings
 from clientela.sources import service as sources
@@ -212,6 +213,7 @@ def create_customers(
                 still.append((index, changes, keys))
         accepted = still
 
+    accepted = _without_suppressed(uow, accepted, result)
     if all_or_nothing and result.rejected:
         _raise_rejection(result.rejected[0], owners)
 
@@ -265,6 +267,26 @@ def create_customers(
         sorted({k for row in provenance_rows for k in row["fields"]}),
     )
     return result
+
+
+def _without_suppressed(
+    uow: UnitOfWork,
+    accepted: list[tuple[int, ProfileChanges, tuple[IdentityKey, ...]]],
+    result: BulkResult,
+) -> list[tuple[int, ProfileChanges, tuple[IdentityKey, ...]]]:
+    """Refuse, and report, rows naming a person erased at their request."""
+    suppressed = suppressed_keys(uow, [key for _, _, keys in accepted for key in keys])
+    if not suppressed:
+        return accepted
+    still = []
+    for index, changes, keys in accepted:
+        hit = next((key for key in keys if key in suppressed), None)
+        if hit is None:
+            still.append((index, changes, keys))
+            continue
+        error = FieldError(hit.kind, suppressed_message(suppressed[hit]), "suppressed")
+        result.rejected.append(RowRejection(index, (error,), 409))
+    return still
 
 
 def _validate_new(
@@ -337,6 +359,11 @@ def identity_row(
 
 
 def _raise_rejection(rejection: RowRejection, owners: Mapping[tuple[str, str], str]) -> None:
+    if rejection.errors and rejection.errors[0].code == "suppressed":
+        raise Conflict(
+            "This person was erased at their request and is on the suppression list.",
+            errors=rejection.errors,
+        )
     if rejection.status == 409:
         owner_ids = sorted(set(owners.values()))
         raise Conflict(
@@ -350,7 +377,7 @@ def _raise_rejection(rejection: RowRejection, owners: Mapping[tuple[str, str], s
 # --- read -------------------------------------------------------------------------------------
 
 
-def _load_active(uow: UnitOfWork, customer_id: str) -> dict[str, Any]:
+def load_active(uow: UnitOfWork, customer_id: str) -> dict[str, Any]:
     row = uow.customers.get(customer_id)
     if row is None or row["status"] == "erased":
         raise NotFound("No customer has this id.")
@@ -375,7 +402,7 @@ def survivor_of(uow: UnitOfWork, row: Mapping[str, Any]) -> str:
 
 
 def _profile(uow: UnitOfWork, customer_id: str, settings: Settings) -> dict[str, Any]:
-    row = _load_active(uow, customer_id)
+    row = load_active(uow, customer_id)
     return present_profile(
         row,
         identities=uow.identities.for_customer(customer_id),
@@ -522,7 +549,7 @@ def timeline(
     cursor: str | None = None,
     kinds: Sequence[str] = ("event", "order"),
 ) -> Page:
-    _load_active(uow, customer_id)
+    load_active(uow, customer_id)
     before = None
     if cursor:
         at, _, entry_id = decode_cursor(cursor).partition("|")
@@ -573,7 +600,7 @@ def update_customer(
     source: str = "api",
 ) -> dict[str, Any]:
     """Apply a partial change (``null`` clears a field); all of it or none of it."""
-    row = _load_active(uow, customer_id)
+    row = load_active(uow, customer_id)
     if expected_version is not None and expected_version != row["version"]:
         raise Conflict(
             "The customer changed since you read it; read it again and retry.",
@@ -642,11 +669,20 @@ def _field_of(kind: str) -> str:
     return {value: key for key, value in IDENTITY_FIELDS.items()}.get(kind, kind)
 
 
-def delete_customer(uow: UnitOfWork, customer_id: str, *, actor: Actor) -> None:
-    """Delete a profile with its identities, events, orders and provenance (one transaction)."""
-    _load_active(uow, customer_id)
-    uow.customers.delete(customer_id)
-    audit.record(uow, actor, "customer.delete", [customer_id], ["*"])
+def delete_customer(uow: UnitOfWork, customer_id: str, *, actor: Actor, settings: Settings) -> None:
+    """Delete a profile the way erasure does — every table, merged profiles included — but
+    without suppressing its identifiers (an operator's deletion, not the person's request)."""
+    from clientela.privacy.erasure import erase_person
+
+    load_active(uow, customer_id)
+    erase_person(
+        uow,
+        customer_id,
+        actor=actor,
+        settings=settings,
+        legal_basis="deleted by an operator",
+        suppress_identifiers=False,
+    )
 
 
 # --- cursors ----------------------------------------------------------------------------------

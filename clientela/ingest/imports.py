@@ -32,6 +32,7 @@ from clientela.domain.fields import ValidationContext
 from clientela.identity.stitching import resolve
 from clientela.ingest.mapping import ColumnMapping, auto_mapping
 from clientela.ingest.readers import open_table, write_rejects
+from clientela.privacy.suppression import suppressed_keys, suppressed_message
 from clientela.quality.service import refresh_quality
 from clientela.settings import Settings
 from clientela.sources.service import ensure_source
@@ -193,6 +194,7 @@ def _import_chunk(
     owners = uow.identities.owners_of(
         (key.kind, key.value) for item in checked for key in item.keys
     )
+    suppressed = suppressed_keys(uow, [key for item in checked for key in item.keys])
     seen: set[tuple[str, str]] = set()
     fresh: list[int] = []
     known: list[int] = []
@@ -203,6 +205,11 @@ def _import_chunk(
             continue
         if item.changes is None:
             reason = "; ".join(f"{e.field}: {e.message}" for e in item.errors)
+            summary._rejects.append((number, row, reason))
+            continue
+        hit = next((key for key in item.keys if key in suppressed), None)
+        if hit is not None:
+            reason = f"{hit.kind}: {suppressed_message(suppressed[hit])}"
             summary._rejects.append((number, row, reason))
             continue
         pairs = {(key.kind, key.value) for key in item.keys}
@@ -232,7 +239,8 @@ def _import_chunk(
         summary.created += len(result.created)
         for rejection in result.rejected:  # cannot happen after the checks above; kept honest
             number, row = rows[fresh[rejection.index]]
-            summary._rejects.append((number, row, rejection.errors[0].message))
+            error = rejection.errors[0]
+            summary._rejects.append((number, row, f"{error.field}: {error.message}"))
     now = utcnow()
     touched: list[str] = []
     for position in known:

@@ -26,6 +26,7 @@ from clientela.domain.money import to_minor_units
 from clientela.domain.tracking import TrackingMessage, parse_message, parse_timestamp
 from clientela.identity.stitching import Resolution, empty_profile, resolve
 from clientela.ingest.traits import profile_changes_from_traits
+from clientela.privacy.suppression import suppressed_keys, suppressed_message
 from clientela.quality.service import refresh_quality
 from clientela.settings import Settings
 from clientela.sources.keys import authenticate_write_key
@@ -155,6 +156,7 @@ def ingest_messages(
         changes, keys, warnings = _identify(message, registry, declared, context, settings)
         result.warnings.extend((index, name, text) for name, text in warnings)
         ordered.append((index, message, changes, keys))
+    ordered = _without_suppressed(uow, ordered, result)
     newcomers = _create_newcomers(uow, ordered, source_id)
     for index, message, changes, keys in ordered:
         if index in newcomers:
@@ -200,6 +202,26 @@ def ingest_messages(
         refresh_quality(uow, result.customers, settings=settings)
         audit.record(uow, actor, "ingest.write", sorted(result.customers), ["events"])
     return result
+
+
+def _without_suppressed(
+    uow: UnitOfWork,
+    ordered: list[tuple[int, TrackingMessage, dict[str, Any], list[IdentityKey]]],
+    result: IngestResult,
+) -> list[tuple[int, TrackingMessage, dict[str, Any], list[IdentityKey]]]:
+    """Messages naming a person erased at their request are reported, never stored."""
+    suppressed = suppressed_keys(uow, [key for *_, keys in ordered for key in keys])
+    if not suppressed:
+        return ordered
+    kept = []
+    for item in ordered:
+        hit = next((key for key in item[3] if key in suppressed), None)
+        if hit is None:
+            kept.append(item)
+        else:
+            reason = f"{hit.kind} {suppressed_message(suppressed[hit])}"
+            result.rejected.append((item[0], "suppressed", reason))
+    return kept
 
 
 def _create_newcomers(

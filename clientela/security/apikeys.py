@@ -30,11 +30,11 @@ __all__ = [
 
 KEY_PREFIX = "clk_"
 ROLES = ("admin", "dpo", "analyst", "marketer", "support", "viewer", "integration")
-SCOPES = ("read", "write", "ingest", "admin")
+SCOPES = ("read", "write", "ingest", "privacy", "admin")
 _ROLE_SCOPES = {
-    "admin": ("read", "write", "ingest", "admin"),
+    "admin": ("read", "write", "ingest", "privacy", "admin"),
     "integration": ("read", "write", "ingest"),
-    "dpo": ("read", "write"),
+    "dpo": ("read", "write", "privacy"),
     "support": ("read", "write"),
     "analyst": ("read",),
     "marketer": ("read",),

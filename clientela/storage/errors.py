@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["DuplicateKey", "StaleWrite"]
+from clientela.domain.errors import StoreNotReady
+
+__all__ = ["DuplicateKey", "StaleWrite", "StoreBusy"]
 
 
 class DuplicateKey(Exception):
@@ -15,3 +17,7 @@ class DuplicateKey(Exception):
 
 class StaleWrite(Exception):
     """An update expected a version of a row that is no longer current."""
+
+
+class StoreBusy(StoreNotReady):
+    """A maintenance step could not get the store to itself (e.g. readers hold the WAL)."""

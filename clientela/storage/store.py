@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
+from clientela.domain.errors import StoreNotReady
+from clientela.security.keyring import Keyring
 from clientela.storage.engine import make_engine
+from clientela.storage.errors import StoreBusy
 from clientela.storage.group_commit import GroupCommitWriter, Operation
 from clientela.storage.migrate import current_revision, head_revision, upgrade
 from clientela.storage.repositories.access import KeyCache
+from clientela.storage.tables import metadata
 from clientela.storage.uow import UnitOfWork
 
 __all__ = ["Store"]
 
 
 class Store:
-    def __init__(self, url: str, *, echo: bool = False, key_cache_seconds: float = 0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        key_cache_seconds: float = 0,
+        keyring: Keyring | None = None,
+    ) -> None:
         self.url = url
+        self._keyring = keyring
         self._key_cache = KeyCache(key_cache_seconds)
         self.engine = make_engine(url, echo=echo)
         # The writer has its own connection: readers waiting on it hold theirs from the pool.
@@ -27,7 +40,13 @@ class Store:
         return self.engine.dialect.name
 
     def unit_of_work(self, *, write: bool = True) -> UnitOfWork:
-        return UnitOfWork(self.engine, write=write, writer=self._writer, key_cache=self._key_cache)
+        return UnitOfWork(
+            self.engine,
+            write=write,
+            writer=self._writer,
+            key_cache=self._key_cache,
+            keyring=self._keyring,
+        )
 
     async def flush_async(self, operations: Sequence[Operation]) -> None:
         """Durably apply the deferred writes of a read (batched with concurrent requests)."""
@@ -41,6 +60,41 @@ class Store:
 
     def revision(self) -> str | None:
         return current_revision(self.engine)
+
+    def compact(self, tables: Sequence[str] = ()) -> None:
+        """Reclaim the space of deleted rows so erased values leave the files, not only the
+        tables: SQLite rewrites the database (VACUUM) and empties its write-ahead log;
+        PostgreSQL vacuums the tables named."""
+        if self.dialect == "sqlite":
+            raw = self.engine.raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+            try:
+                driver.execute("VACUUM")
+                # Short waits, many tries: a reader on an old snapshot finishes in milliseconds.
+                driver.execute("PRAGMA busy_timeout=100")
+                for _ in range(150):
+                    busy = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                    if busy is None or not busy[0]:
+                        break
+                    time.sleep(0.1)
+                else:
+                    raise StoreBusy(
+                        "The write-ahead log could not be emptied: a reader holds it. The "
+                        "erasure is committed; run `clientela db compact` when the store is idle."
+                    )
+            finally:
+                driver.execute("PRAGMA busy_timeout=30000")
+                raw.close()
+            return
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            for table in tables:
+                connection.exec_driver_sql(f'VACUUM "{metadata.tables[table].name}"')
+
+    def keyring(self) -> Keyring:
+        if self._keyring is None:
+            raise StoreNotReady("This store was opened without a master key.")
+        return self._keyring
 
     def dispose(self) -> None:
         self._writer.close()

@@ -408,3 +408,197 @@ dedupe_runs = Table(
     Column("started_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
 )
+
+privacy_requests = Table(
+    "privacy_requests",
+    metadata,
+    # A data-subject request. The identity it names is kept only as a keyed hash: the request
+    # outlives an erasure as proof, and must not bring the person back.
+    _id(),
+    Column("kind", String(20), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("jurisdiction", String(8), nullable=False),
+    _customer_fk(nullable=True, ondelete="SET NULL"),
+    Column("subject_id", String(36)),  # the customer id, kept after erasure (pseudonymous)
+    Column("identity_kind", String(80), nullable=False),
+    Column("identity_hash", String(64), nullable=False),
+    Column("erasure_mode", String(16)),
+    # Kind-specific input: purposes (objection, restriction), changes (rectification, personal
+    # data: scrubbed when the request closes).
+    Column("details", JSONType, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("respond_by", Date, nullable=False),
+    Column("extended_respond_by", Date),
+    Column("extend_notice_by", Date),
+    Column("acknowledge_by", Date),
+    Column("acknowledged_at", UTCDateTime),
+    Column("extended_at", UTCDateTime),
+    Column("verification", JSONType, nullable=False),
+    Column("result", JSONType),
+    Column("reason", Text),
+    Column("created_by", String(120), nullable=False),
+    Column("closed_at", UTCDateTime),
+    CheckConstraint(
+        "status IN ('received', 'verifying', 'in_progress', 'extended', 'completed', 'denied')",
+        name="status",
+    ),
+)
+Index("ix_privacy_requests_status_due", privacy_requests.c.status, privacy_requests.c.respond_by)
+Index("ix_privacy_requests_subject", privacy_requests.c.subject_id)
+
+privacy_request_steps = Table(
+    "privacy_request_steps",
+    metadata,
+    # Every step of a request, for the DPO's proof: who moved it, when, from what to what.
+    _id(),
+    Column(
+        "request_id",
+        String(36),
+        ForeignKey("privacy_requests.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("from_status", String(16)),
+    Column("to_status", String(16)),
+    Column("note", Text, nullable=False, server_default=""),
+)
+Index("ix_privacy_request_steps_request", privacy_request_steps.c.request_id)
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    # Keyed hashes (HMAC-SHA256) of identifiers of erased people: a re-import or a tracking
+    # call naming them is refused and reported instead of recreating the person.
+    Column("hash", String(64), primary_key=True),
+    Column("kind", String(80), nullable=False),
+    Column("reason", String(40), nullable=False),  # erasure, opt_out
+    Column("request_id", String(36)),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+destruction_records = Table(
+    "destruction_records",
+    metadata,
+    # What was destroyed, when, by whom and on what legal basis; never the values.
+    _id(),
+    Column("subject_id", String(36), nullable=False),
+    Column("request_id", String(36)),
+    Column("mode", String(16), nullable=False),
+    Column("legal_basis", String(200), nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("detail", JSONType, nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+)
+Index("ix_destruction_records_subject", destruction_records.c.subject_id)
+
+processing_restrictions = Table(
+    "processing_restrictions",
+    metadata,
+    # Restriction, objection, opt-out, blocking, or data under dispute: eligibility says no
+    # for the listed purposes (all of them when the list is empty) until lifted.
+    _id(),
+    _customer_fk(),
+    Column("kind", String(16), nullable=False),
+    Column("purposes", JSONType, nullable=False),
+    Column("fields", JSONType, nullable=False),
+    Column("request_id", String(36)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("lifted_at", UTCDateTime),
+)
+Index(
+    "ix_processing_restrictions_customer",
+    processing_restrictions.c.customer_id,
+    processing_restrictions.c.lifted_at,
+)
+
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    # Litigation or a legal duty to keep: stops retention and erasure for the person.
+    _id(),
+    _customer_fk(),
+    Column("reason", Text, nullable=False),
+    Column("created_by", String(120), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("released_at", UTCDateTime),
+)
+Index("ix_legal_holds_customer", legal_holds.c.customer_id, legal_holds.c.released_at)
+
+retention_policies = Table(
+    "retention_policies",
+    metadata,
+    # How long a data category is kept: behavioural -> events by age; transactional ->
+    # orders folded into anonymous aggregates; personal -> inactive profiles erased.
+    _id(),
+    Column("category", String(16), nullable=False),
+    Column("purpose", String(63)),
+    Column("days", Integer, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("category", "purpose", name="uq_retention_policies_category_purpose"),
+)
+
+retention_runs = Table(
+    "retention_runs",
+    metadata,
+    _id(),
+    Column("dry_run", Boolean, nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("summary", JSONType, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+)
+
+transaction_aggregates = Table(
+    "transaction_aggregates",
+    metadata,
+    # What remains of erased people's orders where the law lets sales figures be kept (LGPD
+    # Art. 16): totals per day, currency, source, channel and payment method; no person.
+    Column("day", Date, primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("source_id", String(36), primary_key=True),
+    Column("channel", String(20), primary_key=True),
+    Column("payment_method", String(20), primary_key=True),
+    Column("orders", Integer, nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("refunded_minor", BigInteger, nullable=False),
+)
+
+breach_reports = Table(
+    "breach_reports",
+    metadata,
+    _id(),
+    Column("compromised", JSONType, nullable=False),  # {"kind": actor|api_key|store, "id": ...}
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("window_end", UTCDateTime, nullable=False),
+    Column("aware_at", UTCDateTime, nullable=False),
+    Column("summary", JSONType, nullable=False),
+    Column("customer_ids", JSONType, nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    # Messages to people (verification codes), waiting for a sender to deliver them.
+    _id(),
+    _customer_fk(),
+    Column("channel", String(16), nullable=False),  # email, sms
+    Column("address", String(254), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+)
+
+store_meta = Table(
+    "store_meta",
+    metadata,
+    # Facts about the store itself, e.g. the check value of its master key (never the key).
+    Column("key", String(63), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -6,6 +6,8 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
+from clientela.domain.errors import StoreNotReady
+from clientela.security.keyring import Keyring
 from clientela.storage.group_commit import GroupCommitWriter, Operation
 from clientela.storage.repositories.access import (
     ApiKeyRepository,
@@ -26,10 +28,23 @@ from clientela.storage.repositories.dedupe import (
     DedupeRunRepository,
     MatchCandidateRepository,
 )
+from clientela.storage.repositories.erasure import ErasureRepository
 from clientela.storage.repositories.identities import IdentityRepository
 from clientela.storage.repositories.imports import ImportRepository
 from clientela.storage.repositories.merges import MergeRepository
-from clientela.storage.repositories.privacy import ConsentRepository, PurposeRepository
+from clientela.storage.repositories.privacy import (
+    BreachReportRepository,
+    ConsentRepository,
+    DestructionRepository,
+    LegalHoldRepository,
+    OutboxRepository,
+    PrivacyRequestRepository,
+    PurposeRepository,
+    RestrictionRepository,
+    RetentionRepository,
+    StoreMetaRepository,
+    SuppressionRepository,
+)
 
 __all__ = ["UnitOfWork"]
 
@@ -59,6 +74,16 @@ class UnitOfWork:
     matches: MatchCandidateRepository
     dedupe_models: DedupeModelRepository
     dedupe_runs: DedupeRunRepository
+    privacy_requests: PrivacyRequestRepository
+    suppressions: SuppressionRepository
+    destructions: DestructionRepository
+    restrictions: RestrictionRepository
+    legal_holds: LegalHoldRepository
+    retention: RetentionRepository
+    breaches: BreachReportRepository
+    outbox: OutboxRepository
+    store_meta: StoreMetaRepository
+    erasure: ErasureRepository
 
     def __init__(
         self,
@@ -67,13 +92,22 @@ class UnitOfWork:
         write: bool = True,
         writer: GroupCommitWriter | None = None,
         key_cache: KeyCache | None = None,
+        keyring: Keyring | None = None,
     ) -> None:
         self._engine = engine
+        self._keyring = keyring
         self._key_cache = key_cache
         self._write = write
         self._writer = writer or GroupCommitWriter(engine)
         self._connection: Connection | None = None
         self._deferred: list[Operation] = []
+
+    @property
+    def keyring(self) -> Keyring:
+        """The store's master key (hashes of the suppression list, later field keys)."""
+        if self._keyring is None:
+            raise StoreNotReady("This store was opened without a master key.")
+        return self._keyring
 
     @property
     def is_read_only(self) -> bool:
@@ -121,6 +155,16 @@ class UnitOfWork:
         self.matches = MatchCandidateRepository(connection)
         self.dedupe_models = DedupeModelRepository(connection)
         self.dedupe_runs = DedupeRunRepository(connection)
+        self.privacy_requests = PrivacyRequestRepository(connection)
+        self.suppressions = SuppressionRepository(connection)
+        self.destructions = DestructionRepository(connection)
+        self.restrictions = RestrictionRepository(connection)
+        self.legal_holds = LegalHoldRepository(connection)
+        self.retention = RetentionRepository(connection)
+        self.breaches = BreachReportRepository(connection)
+        self.outbox = OutboxRepository(connection)
+        self.store_meta = StoreMetaRepository(connection)
+        self.erasure = ErasureRepository(connection)
         return self
 
     def __exit__(

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from clientela.api.app import create_app
 from clientela.settings import Settings
 from clientela.storage.store import Store
+from tests import factories
 from tests.conftest import api_key_for
 
 PUBLIC = {"/api/health", "/api/ping"}
@@ -23,7 +24,7 @@ def _concrete(path: str) -> str:
 
 def _routes() -> list[tuple[str, str]]:
     """Every documented operation under /api/v1, from the app's own OpenAPI document."""
-    schema = create_app(Settings(), Store("sqlite://")).openapi()
+    schema = create_app(Settings(), Store("sqlite://", keyring=factories.TEST_KEYRING)).openapi()
     routes = sorted(
         (method.upper(), path)
         for path, operations in schema["paths"].items()

@@ -26,6 +26,7 @@ from schemathesis.specs.openapi.checks import (
 from clientela.api.app import create_app
 from clientela.settings import Settings
 from clientela.storage.store import Store
+from tests import factories
 from tests.conftest import _migrate, api_key_for
 
 CHECKS = [
@@ -44,7 +45,7 @@ BATCH_JOB_EXAMPLES = {"POST /api/v1/dedupe/runs": 30}
 def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
     path: Path = tmp_path_factory.mktemp("fuzz") / "clientela.db"
     _migrate(f"sqlite+pysqlite:///{path}")
-    store = Store(f"sqlite+pysqlite:///{path}")
+    store = Store(f"sqlite+pysqlite:///{path}", keyring=factories.TEST_KEYRING)
     token = api_key_for(store)
     app = create_app(Settings(data_dir=path.parent, dedupe_u_max_pairs=1e4), store)
     yield app, token
@@ -54,7 +55,8 @@ def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any,
 def _cases() -> list[tuple[str, GenerationMode]]:
     """Every operation with valid input, and with invalid input where it takes any input."""
     schema = schemathesis.openapi.from_asgi(
-        "/api/openapi.json", create_app(Settings(), Store("sqlite://"))
+        "/api/openapi.json",
+        create_app(Settings(), Store("sqlite://", keyring=factories.TEST_KEYRING)),
     )
     cases = []
     for result in schema.get_all_operations():

@@ -5,20 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from clientela.cli.main import app
-from clientela.settings import get_settings
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("CLIENTELA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("CLIENTELA_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def test_init_prints_admin_login_once_and_key_works(cli: CliRunner, tmp_path: Path) -> None:

@@ -10,24 +10,12 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from clientela.cli.main import app
 from clientela.demo.generator import generate
-from clientela.settings import get_settings
 
 FIELDS = ("given_name", "family_name", "birth_date", "email", "phone", "city", "postal_code")
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("CLIENTELA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("CLIENTELA_DEDUPE_U_MAX_PAIRS", "200000")
-    monkeypatch.delenv("CLIENTELA_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def export_file(path: Path, n: int = 500) -> set[frozenset[str]]:

@@ -181,7 +181,7 @@ def test_list_pages_cover_everyone_once(store: Store, settings: Settings) -> Non
 def test_delete_removes_everything_of_the_person(store: Store, settings: Settings) -> None:
     created = stored_customer(store, settings)
     with store.unit_of_work() as uow:
-        service.delete_customer(uow, created["id"], actor=ACTOR)
+        service.delete_customer(uow, created["id"], actor=ACTOR, settings=settings)
         uow.commit()
     with store.unit_of_work() as uow:
         with pytest.raises(NotFound):

@@ -20,6 +20,7 @@ from clientela.ingest.service import IngestResult, ingest_messages
 from clientela.settings import Settings
 from clientela.sources.keys import authenticate_write_key, create_tracking_source
 from clientela.storage.store import Store
+from tests import factories
 from tests.conftest import _migrate
 from tests.factories import actor
 
@@ -310,7 +311,7 @@ def _run_in_fresh_store(order: list[int], split: int) -> list[tuple[Any, ...]]:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+pysqlite:///{Path(folder) / 'c.db'}"
         _migrate(url)
-        store = Store(url)
+        store = Store(url, keyring=factories.TEST_KEYRING)
         try:
             source = source_of(store)
             shuffled = [messages_for_order_test[i] for i in order]

@@ -179,7 +179,10 @@ async def update_customer(
 )
 async def delete_customer(customer_id: CustomerId, ctx: Ctx) -> Response:
     await ctx.write(
-        "write", lambda uow, actor: service.delete_customer(uow, customer_id, actor=actor)
+        "write",
+        lambda uow, actor: service.delete_customer(
+            uow, customer_id, actor=actor, settings=ctx.settings
+        ),
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -128,7 +128,9 @@ async def _handle(request: Request, default_type: str | None) -> dict[str, Any]:
             "request_id": getattr(request.state, "request_id", None),
         },
     )
-    if result.accepted == 0 and result.duplicates == 0 and result.rejected:
+    # Messages about a suppressed (erased) person are well-formed: acknowledged, not stored.
+    refused = [r for r in result.rejected if r[1] != "suppressed"]
+    if result.accepted == 0 and result.duplicates == 0 and refused:
         raise BadRequest(
             "No message could be stored.",
             errors=[

@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from clientela.api.deps import Ctx
 from clientela.api.problems import CONFLICT, NOT_FOUND, PROBLEM_RESPONSES
@@ -95,15 +94,16 @@ class UnmergeResult(BaseModel):
 async def create_run(body: DedupeRunRequest, ctx: Ctx) -> dict[str, Any]:
     """Scores pairs with the saved model (trained first when there is none), merges sure clusters
     when `auto_merge`, and queues uncertain pairs for review. Runs to the end before answering."""
-    ctx.require("admin")
-    summary = await run_in_threadpool(
-        run_dedupe,
-        ctx.store,
-        settings=ctx.settings,
-        actor=ctx.actor,
-        auto_merge=body.auto_merge,
-        since=body.since,
-        retrain=body.retrain,
+    summary = await ctx.apart(
+        "admin",
+        lambda: run_dedupe(
+            ctx.store,
+            settings=ctx.settings,
+            actor=ctx.actor,
+            auto_merge=body.auto_merge,
+            since=body.since,
+            retrain=body.retrain,
+        ),
     )
     return summary.as_dict()
 

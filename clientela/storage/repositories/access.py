@@ -120,3 +120,23 @@ class AuditRepository(Repository):
             .limit(limit)
         )
         return [dict(row) for row in rows.mappings()]
+
+    def for_customers(self, customer_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The whole trail about these people, oldest first (access bundles)."""
+        rows = self.connection.execute(
+            select(audit_entries)
+            .where(audit_entries.c.customer_id.in_(list(customer_ids)))
+            .order_by(audit_entries.c.seq)
+        )
+        return [dict(row) for row in rows.mappings()]
+
+    def window(
+        self, start: datetime, end: datetime, *, actor: str | None = None
+    ) -> list[tuple[str | None, list[str]]]:
+        """(customer id, fields) of the entries in a time window, optionally of one actor."""
+        query = select(audit_entries.c.customer_id, audit_entries.c.fields).where(
+            audit_entries.c.occurred_at >= start, audit_entries.c.occurred_at < end
+        )
+        if actor is not None:
+            query = query.where(audit_entries.c.actor == actor)
+        return [(row[0], list(row[1] or [])) for row in self.connection.execute(query).all()]

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Table,
     and_,
     func,
     literal,
@@ -51,7 +52,8 @@ class ProvenanceRepository(Repository):
 
     def for_customers(self, customer_ids: Sequence[str]) -> list[dict[str, Any]]:
         rows = self.connection.execute(
-            select(field_provenance)
+            select(field_provenance, sources.c.name.label("source"))
+            .outerjoin(sources, sources.c.id == field_provenance.c.source_id)
             .where(field_provenance.c.customer_id.in_(list(customer_ids)))
             .order_by(field_provenance.c.observed_at, field_provenance.c.id)
         )
@@ -68,6 +70,10 @@ class EventRepository(Repository):
     def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         with translate_integrity_errors():
             insert_rows(self.connection, events, rows, {})
+
+    def of_customers(self, customer_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Every event of these people with its source name, oldest first."""
+        return _with_source(self.connection, events, customer_ids)
 
 
 class TransactionRepository(Repository):
@@ -96,6 +102,10 @@ class TransactionRepository(Repository):
     def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         with translate_integrity_errors():
             insert_rows(self.connection, transactions, rows, {})
+
+    def of_customers(self, customer_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Every order of these people with its source name, oldest first."""
+        return _with_source(self.connection, transactions, customer_ids)
 
 
 class TimelineRepository(Repository):
@@ -172,3 +182,15 @@ def _already_stored(
         )
         known.update(rows.scalars())
     return known
+
+
+def _with_source(
+    connection: Connection, table: Table, customer_ids: Sequence[str]
+) -> list[dict[str, Any]]:
+    rows = connection.execute(
+        select(table, sources.c.name.label("source"))
+        .join(sources, sources.c.id == table.c.source_id)
+        .where(table.c.customer_id.in_(list(customer_ids)))
+        .order_by(table.c.occurred_at, table.c.id)
+    )
+    return [dict(row) for row in rows.mappings()]

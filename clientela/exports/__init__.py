@@ -1,0 +1,1 @@
+"""Audience exports: always for a purpose, always through eligibility."""
