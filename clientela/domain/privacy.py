@@ -19,6 +19,7 @@ __all__ = [
     "CONSENT_ACTIONS",
     "LAWFUL_BASES",
     "MECHANISMS",
+    "SALE_SHARING_PURPOSE",
     "SPECIAL_DATA_BASES",
     "ConsentState",
     "Eligibility",
@@ -58,6 +59,8 @@ SPECIAL_DATA_BASES = frozenset(
     }
 )
 CONSENT_ACTIONS = ("grant", "deny", "withdraw")
+#: the purpose a Global Privacy Control signal and a CCPA opt-out speak about
+SALE_SHARING_PURPOSE = "sale_sharing"
 MECHANISMS = ("opt_in", "opt_out", "notice_only")
 
 #: the age under which consent needs a parent or guardian, per law

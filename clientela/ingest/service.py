@@ -23,6 +23,7 @@ from clientela.domain.fields import (
 from clientela.domain.identity import DEFAULT_BLOCKLIST, IdentityKey, normalise_identity
 from clientela.domain.ids import new_id
 from clientela.domain.money import to_minor_units
+from clientela.domain.privacy import SALE_SHARING_PURPOSE
 from clientela.domain.tracking import TrackingMessage, parse_message, parse_timestamp
 from clientela.identity.stitching import Resolution, empty_profile, resolve
 from clientela.ingest.traits import profile_changes_from_traits
@@ -522,14 +523,14 @@ def _consent(
                         message.occurred_at,
                     )
                 )
-    if gpc and "sale_sharing" in purposes:
+    if gpc and SALE_SHARING_PURPOSE in purposes:
         rows.append(
             _consent_row(
                 customer_id,
-                purposes["sale_sharing"],
+                purposes[SALE_SHARING_PURPOSE],
                 "deny",
                 "opt_out",
-                {**evidence_base, "signal": "Sec-GPC: 1"},
+                {**evidence_base, "gpc": True},
                 source_id,
                 message.occurred_at,
             )

@@ -20,6 +20,7 @@ from clientela.domain.ids import new_id
 from clientela.domain.privacy import (
     CONSENT_ACTIONS,
     MECHANISMS,
+    SALE_SHARING_PURPOSE,
     ConsentState,
     Eligibility,
     Restriction,
@@ -38,6 +39,7 @@ __all__ = [
     "eligibility",
     "eligible",
     "record_consent",
+    "record_gpc",
 ]
 
 #: what of the evidence stays once the person is erased: proof of the notice, not of the person
@@ -118,6 +120,32 @@ def record_consent(
     uow.consents.append_many([row])
     audit.record(uow, actor, "consent.write", [customer["id"]], [f"consent:{purpose_key}"])
     return {**_public(row), "purpose": purpose_key}
+
+
+def record_gpc(
+    uow: UnitOfWork,
+    customer_id: str,
+    *,
+    actor: Actor,
+    settings: Settings,
+    occurred_at: datetime | None = None,
+) -> bool:
+    """A Global Privacy Control signal (``Sec-GPC: 1``) is an opt-out of sale and sharing
+    (CCPA regulations 7025). Recorded as a denial when the register has that purpose."""
+    if uow.purposes.get_by_key(SALE_SHARING_PURPOSE) is None:
+        return False
+    record_consent(
+        uow,
+        customer_id,
+        SALE_SHARING_PURPOSE,
+        "deny",
+        actor=actor,
+        settings=settings,
+        mechanism="opt_out",
+        evidence={"gpc": True},
+        occurred_at=occurred_at,
+    )
+    return True
 
 
 def consent_state(uow: UnitOfWork, customer_id: str, *, actor: Actor) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from clientela.domain.errors import (
 from clientela.domain.identity import IdentityKey
 from clientela.domain.ids import new_id
 from clientela.domain.privacy import (
+    SALE_SHARING_PURPOSE,
     ErasureMode,
     RequestKind,
     RequestStatus,
@@ -431,8 +432,14 @@ def _restrict_for(
 ) -> dict[str, Any]:
     purposes = list(request["details"].get("purposes") or [])
     if kind is RequestKind.OPT_OUT:
-        # Sale and sharing: every purpose that discloses data to a third party.
-        purposes = purposes or [str(p["key"]) for p in uow.purposes.list() if p["recipients"]]
+        # Sale and sharing: the register's purpose for it, else every purpose with recipients.
+        registered = {str(p["key"]): p for p in uow.purposes.list()}
+        if not purposes:
+            purposes = (
+                [SALE_SHARING_PURPOSE]
+                if SALE_SHARING_PURPOSE in registered
+                else [key for key, p in registered.items() if p["recipients"]]
+            )
         from clientela.privacy.consent import record_consent
 
         for key in purposes:

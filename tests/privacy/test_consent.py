@@ -252,3 +252,40 @@ def test_an_audience_export_holds_nobody_without_consent_or_basis(
             settings=settings,
             fields=["occupation"],
         )
+
+
+def test_gpc_relayed_to_the_api_and_an_opt_out_request(
+    client: TestClient, store: Store, settings: Settings
+) -> None:
+    person = factories.stored_customer(store, settings)
+    for purpose in ("marketing_email", "sale_sharing"):
+        client.post(
+            f"/api/v1/customers/{person['id']}/consents",
+            json={"purpose": purpose, "action": "grant"},
+        )
+    assert _eligible(client, person["id"], "sale_sharing")["allowed"] is True
+    relayed = client.post(
+        f"/api/v1/customers/{person['id']}/consents",
+        json={"purpose": "marketing_email", "action": "grant"},
+        headers={"Sec-GPC": "1"},
+    )
+    assert relayed.status_code == 201
+    assert _eligible(client, person["id"], "sale_sharing")["reason"] == "consent denied"
+    assert _eligible(client, person["id"], "marketing_email")["allowed"] is True
+
+    other = factories.stored_customer(store, settings)
+    client.post(
+        f"/api/v1/customers/{other['id']}/consents",
+        json={"purpose": "sale_sharing", "action": "grant"},
+    )
+    created = client.post(
+        "/api/v1/privacy/requests",
+        json={"kind": "opt_out", "identity": {"kind": "email", "value": other["email"]}},
+    )
+    ran = client.post(
+        f"/api/v1/privacy/requests/{created.json()['id']}/run", json={"attest_identity": True}
+    )
+    assert ran.json()["result"] == {"restricted_purposes": ["sale_sharing"]}
+    answer = _eligible(client, other["id"], "sale_sharing")
+    assert answer["reason"] == "the person opted out of sale and sharing"
+    assert _eligible(client, other["id"], "analytics")["allowed"] is True

@@ -242,14 +242,17 @@ async def create_consent(
     user_agent: Annotated[str | None, Header(max_length=500)] = None,
     sec_gpc: Annotated[str | None, Header(alias="Sec-GPC", max_length=8)] = None,
 ) -> dict[str, Any]:
-    """The evidence defaults to the caller's IP and user agent. `Sec-GPC: 1` on a grant for a
-    sale or sharing purpose is refused: the browser says the person opts out."""
+    """The evidence defaults to the caller's IP and user agent. `Sec-GPC: 1` (relayed from the
+    person's browser) also records an opt-out of sale and sharing, before this event: an
+    explicit grant for that purpose in the same call still counts (CCPA regulations 7025(c))."""
     evidence = _evidence(body.evidence, ctx.actor.ip, user_agent)
-    if sec_gpc == "1":
-        evidence["gpc"] = True
-    return await ctx.write(
-        "write",
-        lambda uow, actor: consent.record_consent(
+
+    def use_case(uow: Any, actor: Any) -> dict[str, Any]:
+        if sec_gpc == "1":
+            consent.record_gpc(
+                uow, customer_id, actor=actor, settings=ctx.settings, occurred_at=body.occurred_at
+            )
+        return consent.record_consent(
             uow,
             customer_id,
             body.purpose,
@@ -259,8 +262,9 @@ async def create_consent(
             mechanism=body.mechanism,
             evidence=evidence,
             occurred_at=body.occurred_at,
-        ),
-    )
+        )
+
+    return await ctx.write("write", use_case)
 
 
 @router.post(
