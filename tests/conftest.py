@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings as hypothesis_settings
+from typer.testing import CliRunner
 
 from clientela.api.app import create_app
 from clientela.security.apikeys import create_api_key
-from clientela.settings import Settings
+from clientela.settings import Settings, get_settings
 from clientela.sources.service import ensure_built_in_sources
 from clientela.storage.store import Store
 from tests import factories, postgres
@@ -70,6 +71,16 @@ def store(
         yield the_store
         the_store.dispose()
         return
+    yield from _postgres_store(request)
+
+
+@pytest.fixture
+def postgres_store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    """A migrated, empty PostgreSQL store, for what only PostgreSQL does (pg_dump, ...)."""
+    yield from _postgres_store(request)
+
+
+def _postgres_store(request: pytest.FixtureRequest) -> Iterator[Store]:
     srv = request.getfixturevalue("pg_server")
     if srv is None:
         pytest.skip("PostgreSQL not available here: " + _skip_reason.get("postgres", "see log"))
@@ -109,3 +120,15 @@ def api(store: Store, settings: Settings) -> Iterator[object]:
     token = api_key_for(store)
     with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
         yield client
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    """The command line on a fresh data directory (settings re-read from the environment)."""
+    monkeypatch.setenv("CLIENTELA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CLIENTELA_DEDUPE_U_MAX_PAIRS", "200000")
+    monkeypatch.delenv("CLIENTELA_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CLIENTELA_MASTER_KEY", raising=False)
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()

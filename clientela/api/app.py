@@ -19,6 +19,7 @@ from clientela.api.middleware import RequestIdMiddleware
 from clientela.api.problems import Problem, install_problem_handlers
 from clientela.api.routes import (
     attributes,
+    audit,
     customers,
     imports,
     privacy,
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(unify.router)
     app.include_router(quality.router)
     app.include_router(privacy.router)
+    app.include_router(audit.router)
     app.include_router(pages.router)
     app.mount("/api/docs/static", StaticFiles(directory=_SWAGGER_STATIC), name="swagger")
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from clientela.domain.actor import Actor
 from clientela.domain.errors import Forbidden, Unauthorized
+from clientela.security import policy
 from clientela.security.apikeys import authenticate
 from clientela.settings import Settings
 from clientela.storage.store import Store
@@ -47,39 +48,28 @@ class RequestContext:
     #: the read-only unit of work the key was checked in (embedded store), reused by ``read``
     read_uow: UnitOfWork | None = None
 
-    async def read(self, scope: str, use_case: Callable[[UnitOfWork, Actor], T]) -> T:
+    async def read(self, use_case: Callable[[UnitOfWork, Actor], T]) -> T:
         """Run a use case that only reads (its audit entries are group-committed)."""
         if not _inline(self.store):
-            return await run_in_threadpool(self._run, False, scope, use_case)
-        self._check_scope(scope)
+            return await run_in_threadpool(self._run, False, use_case)
         assert self.read_uow is not None
         result = use_case(self.read_uow, self.actor)
         await self.store.flush_async(self.read_uow.end_read())
         return result
 
-    async def write(self, scope: str, use_case: Callable[[UnitOfWork, Actor], T]) -> T:
+    async def write(self, use_case: Callable[[UnitOfWork, Actor], T]) -> T:
         """Run a use case in a write transaction, committed when it returns."""
-        return await run_in_threadpool(self._run, True, scope, use_case)
+        return await run_in_threadpool(self._run, True, use_case)
 
-    async def apart(self, scope: str, function: Callable[[], T]) -> T:
+    async def apart(self, function: Callable[[], T]) -> T:
         """Run a long use case that opens its own units of work (dedupe, retention, privacy
         requests) in the thread pool, after ending this request's read snapshot: a snapshot
         held open would keep SQLite from emptying its write-ahead log (erasure needs that)."""
-        self._check_scope(scope)
         if self.read_uow is not None:
             await self.store.flush_async(self.read_uow.end_read())
         return await run_in_threadpool(function)
 
-    def require(self, scope: str) -> None:
-        """Refuse (403) a key without ``scope``."""
-        self._check_scope(scope)
-
-    def _check_scope(self, scope: str) -> None:
-        if scope not in self.actor.scopes and "admin" not in self.actor.scopes:
-            raise Forbidden(f"This API key lacks the {scope!r} scope.")
-
-    def _run(self, write: bool, scope: str, use_case: Callable[[UnitOfWork, Actor], T]) -> T:
-        self._check_scope(scope)
+    def _run(self, write: bool, use_case: Callable[[UnitOfWork, Actor], T]) -> T:
         with self.store.unit_of_work(write=write) as uow:
             result = use_case(uow, self.actor)
             uow.commit()
@@ -134,6 +124,7 @@ async def request_context(request: Request) -> AsyncIterator[RequestContext]:
     It runs before the body is validated, so a caller without a valid key learns nothing about
     what a route accepts.
     """
+    permission = _permission(request)
     token = _token(request)
     if not token:
         raise Unauthorized("This endpoint needs an API key (Authorization: Bearer <key>).")
@@ -147,11 +138,24 @@ async def request_context(request: Request) -> AsyncIterator[RequestContext]:
     )
     if not _inline(store):
         actor = await run_in_threadpool(_authenticate_apart, store, *arguments)
+        policy.check(actor, permission)
         yield RequestContext(store=store, settings=settings, actor=actor)
         return
     with store.unit_of_work(write=False) as uow:
         actor = _authenticate(uow, *arguments)
+        policy.check(actor, permission)
         yield RequestContext(store=store, settings=settings, actor=actor, read_uow=uow)
+
+
+def _permission(request: Request) -> str:
+    """The route's permission from the policy table; a route it does not name is refused."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    method = "GET" if request.method == "HEAD" else request.method
+    permission = policy.ROUTES.get((method, str(path)))
+    if permission is None or permission in (policy.PUBLIC, policy.WRITE_KEY):
+        raise Forbidden("No policy covers this route.")
+    return permission
 
 
 Ctx = Annotated[RequestContext, Depends(request_context)]

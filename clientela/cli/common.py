@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
@@ -90,3 +90,18 @@ def print_plain(text: str) -> None:
     """Exactly ``text`` on stdout (for scripts): no colour, no wrapping."""
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
+
+
+def parse_moment(text: str | None, option: str) -> datetime | None:
+    """An ISO 8601 date or time from an option; naive ones are taken as UTC."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        from clientela.domain.errors import FieldError, ValidationFailed
+
+        raise ValidationFailed(
+            "Not a date and time.", errors=[FieldError(option, "ISO 8601, e.g. 2026-01-31T09:00Z")]
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

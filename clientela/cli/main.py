@@ -15,6 +15,8 @@ import typer
 from rich.table import Table
 
 from clientela import __version__
+from clientela.cli.audit import audit_app
+from clientela.cli.backup import backup_app
 from clientela.cli.common import (
     console,
     errors,
@@ -72,6 +74,8 @@ app.add_typer(identities_app, name="identities")
 add_merge_commands(customers_app)
 app.add_typer(quality_app, name="quality")
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(audit_app, name="audit")
+app.add_typer(backup_app, name="backup")
 app.add_typer(retention_app, name="retention")
 app.add_typer(export_app, name="export")
 

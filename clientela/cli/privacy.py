@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from clientela.cli.common import console, errors, handle_errors, open_store, print_plain, settings
+from clientela.cli.common import (
+    console,
+    errors,
+    handle_errors,
+    open_store,
+    parse_moment,
+    print_plain,
+    settings,
+)
 from clientela.cli.common import to_json as to_json_text
 from clientela.domain.actor import Actor
 from clientela.domain.errors import FieldError, InvalidValue, ValidationFailed
@@ -39,18 +46,6 @@ def _identity(text: str) -> IdentityKey:
         raise ValidationFailed(
             "The identity is not valid.", errors=[FieldError("--identity", exc.message)]
         ) from None
-
-
-def _when(text: str | None, option: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValidationFailed(
-            "Not a date and time.", errors=[FieldError(option, "ISO 8601, e.g. 2026-01-31T09:00Z")]
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # --- register -----------------------------------------------------------------------------------
@@ -240,7 +235,7 @@ def request_create(
             actor=Actor.cli(),
             settings=settings(),
             jurisdiction=jurisdiction,
-            received_at=_when(received_at, "--received-at"),
+            received_at=parse_moment(received_at, "--received-at"),
             details=details,
         )
         uow.commit()
@@ -483,7 +478,11 @@ def privacy_breach(
     """Who and what a compromised actor, key or store exposed; notification deadlines."""
     from clientela.privacy.breach import breach_report, notification_list
 
-    moments = [_when(start, "--from"), _when(end, "--to"), _when(aware_at, "--aware-at")]
+    moments = [
+        parse_moment(start, "--from"),
+        parse_moment(end, "--to"),
+        parse_moment(aware_at, "--aware-at"),
+    ]
     window_start, window_end, aware = (m for m in moments if m is not None)
     with open_store() as store, store.unit_of_work() as uow:
         report = breach_report(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from clientela.attributes.service import list_attributes
 from clientela.attributes.service import registry as attribute_registry
 from clientela.audit import service as audit
 from clientela.customers.profile import (
@@ -44,6 +45,7 @@ from clientela.domain.ids import is_uuid, new_id
 from clientela.domain.values import search_key
 from clientela.privacy.suppression import suppressed_keys, suppressed_message
 from clientela.quality.service import refresh_quality, score_new_rows
+from clientela.security.policy import UNMASKED_ROLES, mask_profile
 from clientela.settings import Settings
 from clientela.sources import service as sources
 from clientela.storage.errors import DuplicateKey, StaleWrite
@@ -109,7 +111,7 @@ def create_customer(
     result = create_customers(
         uow, [data], actor=actor, settings=settings, source=source, all_or_nothing=True
     )
-    return _profile(uow, result.created[0], settings)
+    return shown_to(uow, actor, _profile(uow, result.created[0], settings))
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,6 +414,14 @@ def _profile(uow: UnitOfWork, customer_id: str, settings: Settings) -> dict[str,
     )
 
 
+def shown_to(uow: UnitOfWork, actor: Actor, profile: dict[str, Any]) -> dict[str, Any]:
+    """The profile as the actor's role may see it (``security/policy.py``)."""
+    if actor.role in UNMASKED_ROLES:
+        return profile
+    sensitivities = {d.key: str(d.sensitivity) for d in list_attributes(uow)}
+    return mask_profile(profile, actor.role, sensitivities)
+
+
 def count_active(uow: UnitOfWork) -> int:
     return uow.customers.count(status="active")
 
@@ -421,7 +431,7 @@ def get_customer(
 ) -> dict[str, Any]:
     profile = _profile(uow, customer_id, settings)
     audit.record(uow, actor, "customer.read", [customer_id], personal_fields_present(profile))
-    return profile
+    return shown_to(uow, actor, profile)
 
 
 def lookup_customer(
@@ -439,7 +449,7 @@ def lookup_customer(
         raise NotFound(f"No customer has this {key.kind}.")
     profile = _profile(uow, owner, settings)
     audit.record(uow, actor, "customer.lookup", [owner], personal_fields_present(profile))
-    return profile
+    return shown_to(uow, actor, profile)
 
 
 _SUMMARY_FIELDS = ("id", "status", "full_name", "email", "phone", "city", "country", "created_at")
@@ -481,7 +491,7 @@ def search_customers(
         [row["id"] for row in rows],
         ["full_name", "email", "phone", "city", "country"],
     )
-    return results
+    return [shown_to(uow, actor, result) for result in results]
 
 
 def _identity_kinds_for(text: str) -> list[str]:
@@ -536,6 +546,7 @@ def list_customers(
         [row["id"] for row in rows],
         sorted({f for profile in data for f in personal_fields_present(profile)}),
     )
+    data = [shown_to(uow, actor, profile) for profile in data]
     return Page(data, encode_cursor(rows[-1]["id"]) if more and rows else None)
 
 
@@ -613,7 +624,7 @@ def update_customer(
         current=row,
     )
     if changes.is_empty():
-        return _profile(uow, customer_id, settings)
+        return shown_to(uow, actor, _profile(uow, customer_id, settings))
     now = utcnow()
     source_id = sources.source_id(uow, source)
     new_keys = _identity_keys(changes)
@@ -662,7 +673,7 @@ def update_customer(
     )
     audit.record(uow, actor, "customer.update", [customer_id], list(said))
     refresh_quality(uow, [customer_id], settings=settings, now=now, rows=[{**row, **values}])
-    return _profile(uow, customer_id, settings)
+    return shown_to(uow, actor, _profile(uow, customer_id, settings))
 
 
 def _field_of(kind: str) -> str:

@@ -18,6 +18,7 @@ from clientela.domain.actor import Actor
 from clientela.domain.errors import FieldError, ValidationFailed
 from clientela.privacy.consent import eligible
 from clientela.privacy.register import data_map
+from clientela.security.policy import Access, field_access, mask_value
 from clientela.settings import Settings
 from clientela.storage.uow import UnitOfWork
 
@@ -45,11 +46,25 @@ def export_audience(
         )
     usable = {entry.field for entry in data_map(uow) if purpose in entry.purposes}
     wanted = list(fields) if fields else [f for f in DEFAULT_FIELDS if f in usable]
+    unknown = [name for name in wanted if name not in {e.field for e in data_map(uow)}]
+    if unknown:
+        raise ValidationFailed(
+            "Unknown fields.",
+            errors=[FieldError(f"fields.{name}", "is not a declared field") for name in unknown],
+        )
     refused = [f for f in wanted if f not in usable]
     if refused:
         raise ValidationFailed(
             f"The purpose {purpose!r} does not use these fields (see the purposes register).",
             errors=[FieldError(f"fields.{name}", "not used by this purpose") for name in refused],
+        )
+    entries = {entry.field: entry for entry in data_map(uow)}
+    access = {name: field_access(actor.role, name, entries[name].sensitivity) for name in wanted}
+    forbidden = [name for name, level in access.items() if level is Access.HIDDEN]
+    if forbidden:
+        raise ValidationFailed(
+            f"The {actor.role} role may not export these fields.",
+            errors=[FieldError(f"fields.{name}", "not visible to your role") for name in forbidden],
         )
     candidates = list(customer_ids) if customer_ids is not None else uow.customers.active_ids()
     check = eligible(uow, purpose, candidates, settings=settings)
@@ -60,7 +75,14 @@ def export_audience(
     allowed = check.allowed
     for start in range(0, len(allowed), 1000):
         for row in uow.customers.get_many(allowed[start : start + 1000]):
-            values = [_plain(_value(row, name)) for name in wanted]
+            values = [
+                _plain(
+                    mask_value(name, _value(row, name))
+                    if access[name] is Access.MASKED
+                    else _value(row, name)
+                )
+                for name in wanted
+            ]
             if writer is not None:
                 writer.writerow([row["id"], *("" if v is None else v for v in values)])
             else:

@@ -55,6 +55,8 @@ class ErasureResult:
     fields: list[str] = field(default_factory=list)
     suppressed: int = 0
     bundles: list[str] = field(default_factory=list)  # access bundles to delete from disk
+    #: (hash, kind) of the identifiers put on the suppression list, for the erasure journal
+    suppression: list[tuple[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -117,7 +119,9 @@ def erase_person(
     else:
         keys = uow.erasure.identity_keys(ids)
         if suppress_identifiers:
-            result.suppressed = suppress(uow, keys, reason="erasure", request_id=request_id)
+            listed = suppress(uow, keys, reason="erasure", request_id=request_id)
+            result.suppressed = len(listed)
+            result.suppression = [(str(row["hash"]), str(row["kind"])) for row in listed]
         anonymous = [value for kind, value in keys if kind == "anonymous_id"]
         users = [value for kind, value in keys if kind == "user_id"]
         rows = {"events": uow.erasure.delete_events(ids, anonymous, users)}

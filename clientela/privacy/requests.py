@@ -37,6 +37,7 @@ from clientela.domain.privacy import (
     current_consents,
 )
 from clientela.privacy import bundle as bundles
+from clientela.privacy import journal
 from clientela.privacy.erasure import COMPACTED_TABLES, erase_person
 from clientela.privacy.register import data_map
 from clientela.privacy.suppression import identity_hash
@@ -296,6 +297,7 @@ def run_request(
     """Carry a verified request out and complete it; an erasure then compacts the store."""
     bundle_path: Path | None = None
     erased_bundles: list[str] = []
+    tombstone: journal.ErasureTombstone | None = None
     with store.unit_of_work() as uow:
         request = _open(uow, request_id)
         status = RequestStatus(request["status"])
@@ -364,6 +366,13 @@ def run_request(
                     request_id=request_id,
                 )
                 erased_bundles = erased.bundles
+                tombstone = journal.ErasureTombstone(
+                    subject_id=erased.subject_id,
+                    profiles=tuple(erased.profiles),
+                    request_id=request_id,
+                    occurred_at=utcnow(),
+                    suppression=tuple(erased.suppression),
+                )
                 result = erased.as_dict()
         else:
             if customer_id is None:
@@ -380,6 +389,8 @@ def run_request(
         )
         _step(uow, request_id, actor, "completed", request["status"], RequestStatus.COMPLETED, "")
         uow.commit()
+    if tombstone is not None:  # after the commit: only erasures that happened are replayed
+        journal.append(settings.data_dir, store.keyring(), tombstone)
     if kind is RequestKind.ERASURE:
         for path in erased_bundles:
             Path(path).unlink(missing_ok=True)

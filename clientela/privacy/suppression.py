@@ -25,7 +25,8 @@ def identity_hash(uow: UnitOfWork, kind: str, value: str) -> str:
 
 def suppress(
     uow: UnitOfWork, keys: Iterable[tuple[str, str]], *, reason: str, request_id: str | None
-) -> int:
+) -> list[dict[str, Any]]:
+    """Put identifiers on the list; returns the rows (hash and kind, never the value)."""
     now = utcnow()
     rows = [
         {
@@ -38,7 +39,7 @@ def suppress(
         for kind, value in dict.fromkeys(keys)
     ]
     uow.suppressions.add_many(rows)
-    return len(rows)
+    return rows
 
 
 def suppressed_keys(

@@ -285,6 +285,17 @@ audit_entries = Table(
     Column("hash", String(64)),
 )
 Index("ix_audit_entries_customer", audit_entries.c.customer_id, audit_entries.c.seq)
+Index("ix_audit_entries_actor", audit_entries.c.actor, audit_entries.c.occurred_at)
+
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    # Signed (sequence, seal) pairs: entries cut off the end of the chain are noticed.
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("signature", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
 Index("ix_audit_entries_occurred_at", audit_entries.c.occurred_at)
 
 users = Table(

@@ -147,7 +147,9 @@ class UnitOfWork:
         self.api_keys = ApiKeyRepository(
             connection, write_now=self.write_now, cache=self._key_cache
         )
-        self.audit = AuditRepository(connection, defer=self.defer)
+        self.audit = AuditRepository(
+            connection, defer=self.defer, chain_key=lambda: self.keyring.derive("audit")
+        )
         self.purposes = PurposeRepository(connection)
         self.merges = MergeRepository(connection)
         self.imports = ImportRepository(connection)

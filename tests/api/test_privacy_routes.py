@@ -61,3 +61,13 @@ def test_only_privacy_keys_handle_requests(store: Store, settings: Settings) -> 
         )
         assert bad.status_code == 422
         assert bad.json()["errors"][0]["field"] == "identity"
+
+
+def test_the_dpo_reads_the_audit_trail(api: Any) -> None:
+    created = api.post("/api/v1/customers", json={"email": "trail@example.com"}).json()
+    api.get(f"/api/v1/customers/{created['id']}")
+    page = api.get("/api/v1/audit", params={"customer_id": created["id"]}).json()
+    actions = [entry["action"] for entry in page["data"]]
+    assert actions[:2] == ["customer.create", "customer.read"]
+    assert all("trail@example.com" not in str(entry) for entry in page["data"])
+    assert api.get("/api/v1/audit/verification").json()["ok"] is True

@@ -34,7 +34,7 @@ def _public(definition: AttributeDefinition) -> dict[str, Any]:
 
 @router.get("", response_model=AttributeList, summary="List core fields and custom attributes")
 async def list_attributes(ctx: Ctx) -> dict[str, Any]:
-    definitions = await ctx.read("read", lambda uow, actor: service.list_attributes(uow))
+    definitions = await ctx.read(lambda uow, actor: service.list_attributes(uow))
     data = [_public(d) for d in definitions]
     return {"data": data, "count": len(data)}
 
@@ -58,14 +58,14 @@ async def define_attribute(body: AttributeCreate, ctx: Ctx) -> dict[str, Any]:
         retention_days=body.retention_days,
     )
     definition = await ctx.write(
-        "admin", lambda uow, actor: service.define_attribute(uow, proposed, actor=actor)
+        lambda uow, actor: service.define_attribute(uow, proposed, actor=actor)
     )
     return _public(definition)
 
 
 @router.get("/{key}", response_model=AttributePublic, responses=NOT_FOUND, summary="Get one")
 async def get_attribute(key: AttributeKey, ctx: Ctx) -> dict[str, Any]:
-    return _public(await ctx.read("read", lambda uow, actor: service.get_attribute(uow, key)))
+    return _public(await ctx.read(lambda uow, actor: service.get_attribute(uow, key)))
 
 
 @router.patch(
@@ -77,7 +77,7 @@ async def get_attribute(key: AttributeKey, ctx: Ctx) -> dict[str, Any]:
 async def update_attribute(key: AttributeKey, body: AttributeUpdate, ctx: Ctx) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     definition = await ctx.write(
-        "admin", lambda uow, actor: service.update_attribute(uow, key, changes, actor=actor)
+        lambda uow, actor: service.update_attribute(uow, key, changes, actor=actor)
     )
     return _public(definition)
 
@@ -89,5 +89,5 @@ async def update_attribute(key: AttributeKey, body: AttributeUpdate, ctx: Ctx) -
     summary="Remove a custom attribute no customer uses",
 )
 async def delete_attribute(key: AttributeKey, ctx: Ctx) -> Response:
-    await ctx.write("admin", lambda uow, actor: service.delete_attribute(uow, key, actor=actor))
+    await ctx.write(lambda uow, actor: service.delete_attribute(uow, key, actor=actor))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

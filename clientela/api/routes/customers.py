@@ -56,7 +56,6 @@ async def list_customers(
     updated_after: IsoDateTime | None = None,
 ) -> dict[str, Any]:
     page = await ctx.read(
-        "read",
         lambda uow, actor: service.list_customers(
             uow,
             actor=actor,
@@ -83,7 +82,6 @@ async def list_customers(
 async def create_customer(body: CustomerCreate, ctx: Ctx, response: Response) -> dict[str, Any]:
     data = body.model_dump(exclude_unset=True)
     profile = await ctx.write(
-        "write",
         lambda uow, actor: service.create_customer(uow, data, actor=actor, settings=ctx.settings),
     )
     response.headers["Location"] = f"/api/v1/customers/{profile['id']}"
@@ -98,7 +96,6 @@ async def search_customers(body: SearchRequest, ctx: Ctx) -> dict[str, Any]:
     A POST, so that what is searched for never appears in URLs or access logs.
     """
     results = await ctx.read(
-        "read",
         lambda uow, actor: service.search_customers(
             uow, body.q, actor=actor, settings=ctx.settings, limit=body.limit
         ),
@@ -111,7 +108,6 @@ async def search_customers(body: SearchRequest, ctx: Ctx) -> dict[str, Any]:
 )
 async def lookup_customer(body: LookupRequest, ctx: Ctx) -> Response:
     profile = await ctx.read(
-        "read",
         lambda uow, actor: service.lookup_customer(
             uow, body.kind, body.value, actor=actor, settings=ctx.settings
         ),
@@ -136,7 +132,6 @@ def _json_profile(profile: dict[str, Any]) -> Response:
 )
 async def get_customer(customer_id: CustomerId, ctx: Ctx) -> Response:
     profile = await ctx.read(
-        "read",
         lambda uow, actor: service.get_customer(
             uow, customer_id, actor=actor, settings=ctx.settings
         ),
@@ -162,7 +157,6 @@ async def update_customer(
     data = body.model_dump(exclude_unset=True)
     expected = _version_from(if_match)
     profile = await ctx.write(
-        "write",
         lambda uow, actor: service.update_customer(
             uow, customer_id, data, actor=actor, settings=ctx.settings, expected_version=expected
         ),
@@ -179,7 +173,6 @@ async def update_customer(
 )
 async def delete_customer(customer_id: CustomerId, ctx: Ctx) -> Response:
     await ctx.write(
-        "write",
         lambda uow, actor: service.delete_customer(
             uow, customer_id, actor=actor, settings=ctx.settings
         ),
@@ -202,7 +195,6 @@ async def customer_timeline(
 ) -> dict[str, Any]:
     kinds = tuple(kind) if kind else ("event", "order")
     page = await ctx.read(
-        "read",
         lambda uow, actor: service.timeline(
             uow,
             customer_id,

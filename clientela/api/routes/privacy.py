@@ -99,7 +99,7 @@ class RegisterCheck(BaseModel):
 
 @router.get("/api/v1/purposes", response_model=list[Purpose], summary="The purposes register")
 async def list_purposes(ctx: Ctx) -> list[dict[str, Any]]:
-    return await ctx.read("read", lambda uow, actor: register.list_purposes(uow))
+    return await ctx.read(lambda uow, actor: register.list_purposes(uow))
 
 
 @router.post(
@@ -111,16 +111,14 @@ async def list_purposes(ctx: Ctx) -> list[dict[str, Any]]:
 )
 async def create_purpose(body: PurposeCreate, ctx: Ctx) -> dict[str, Any]:
     data = body.model_dump(mode="json")
-    return await ctx.write(
-        "privacy", lambda uow, actor: register.create_purpose(uow, data, actor=actor)
-    )
+    return await ctx.write(lambda uow, actor: register.create_purpose(uow, data, actor=actor))
 
 
 @router.get(
     "/api/v1/purposes/{key}", response_model=Purpose, summary="One purpose", responses=NOT_FOUND
 )
 async def get_purpose(key: PurposeKey, ctx: Ctx) -> dict[str, Any]:
-    return await ctx.read("read", lambda uow, actor: register.get_purpose(uow, key))
+    return await ctx.read(lambda uow, actor: register.get_purpose(uow, key))
 
 
 @router.patch(
@@ -131,9 +129,7 @@ async def get_purpose(key: PurposeKey, ctx: Ctx) -> dict[str, Any]:
 )
 async def patch_purpose(key: PurposeKey, body: PurposePatch, ctx: Ctx) -> dict[str, Any]:
     data = body.model_dump(mode="json", exclude_unset=True)
-    return await ctx.write(
-        "privacy", lambda uow, actor: register.update_purpose(uow, key, data, actor=actor)
-    )
+    return await ctx.write(lambda uow, actor: register.update_purpose(uow, key, data, actor=actor))
 
 
 @router.delete(
@@ -143,7 +139,7 @@ async def patch_purpose(key: PurposeKey, body: PurposePatch, ctx: Ctx) -> dict[s
     responses={**NOT_FOUND, **CONFLICT},
 )
 async def delete_purpose(key: PurposeKey, ctx: Ctx) -> Response:
-    await ctx.write("privacy", lambda uow, actor: register.delete_purpose(uow, key, actor=actor))
+    await ctx.write(lambda uow, actor: register.delete_purpose(uow, key, actor=actor))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -155,7 +151,7 @@ async def delete_purpose(key: PurposeKey, ctx: Ctx) -> Response:
 async def export_register(
     ctx: Ctx, fmt: Annotated[Literal["json", "csv"], Query(alias="format")] = "json"
 ) -> Response:
-    text = await ctx.read("read", lambda uow, actor: register.export_register(uow, fmt))
+    text = await ctx.read(lambda uow, actor: register.export_register(uow, fmt))
     return Response(text, media_type="application/json" if fmt == "json" else "text/csv")
 
 
@@ -163,7 +159,7 @@ async def export_register(
     "/api/v1/privacy/check", response_model=RegisterCheck, summary="Fields the register misses"
 )
 async def check_register(ctx: Ctx) -> dict[str, Any]:
-    problems = await ctx.read("read", lambda uow, actor: register.check_register(uow))
+    problems = await ctx.read(lambda uow, actor: register.check_register(uow))
     return {
         "ok": not problems,
         "problems": [{"field": p.field, "message": p.message} for p in problems],
@@ -264,7 +260,7 @@ async def create_consent(
             occurred_at=body.occurred_at,
         )
 
-    return await ctx.write("write", use_case)
+    return await ctx.write(use_case)
 
 
 @router.post(
@@ -282,7 +278,6 @@ async def withdraw_consent(
 ) -> dict[str, Any]:
     evidence = _evidence(Evidence(), ctx.actor.ip, user_agent)
     return await ctx.write(
-        "write",
         lambda uow, actor: consent.record_consent(
             uow,
             customer_id,
@@ -302,9 +297,7 @@ async def withdraw_consent(
     responses=CUSTOMER,
 )
 async def get_consents(customer_id: Id, ctx: Ctx) -> dict[str, Any]:
-    return await ctx.read(
-        "read", lambda uow, actor: consent.consent_state(uow, customer_id, actor=actor)
-    )
+    return await ctx.read(lambda uow, actor: consent.consent_state(uow, customer_id, actor=actor))
 
 
 @router.get(
@@ -327,7 +320,7 @@ async def get_eligibility(
         )
         return {"customer_id": customer_id, "purpose": purpose, **decision.as_dict()}
 
-    return await ctx.read("read", use_case)
+    return await ctx.read(use_case)
 
 
 # --- requests -----------------------------------------------------------------------------------
@@ -441,7 +434,6 @@ async def create_request(body: RequestCreate, ctx: Ctx) -> dict[str, Any]:
     key = _key(body.identity, ctx.settings.default_region)
     details = body.details.model_dump(exclude_none=True)
     return await ctx.write(
-        "privacy",
         lambda uow, actor: requests.create_request(
             uow,
             kind=body.kind,
@@ -466,7 +458,6 @@ async def list_requests(
     include_closed: bool = False,
 ) -> list[dict[str, Any]]:
     return await ctx.read(
-        "privacy",
         lambda uow, actor: requests.list_requests(
             uow, open_only=not include_closed, overdue_only=overdue
         ),
@@ -480,7 +471,7 @@ async def list_requests(
     responses=NOT_FOUND,
 )
 async def get_request(request_id: Id, ctx: Ctx) -> dict[str, Any]:
-    return await ctx.read("privacy", lambda uow, actor: requests.get_request(uow, request_id))
+    return await ctx.read(lambda uow, actor: requests.get_request(uow, request_id))
 
 
 _STEP_RESPONSES = {**NOT_FOUND, **CONFLICT}
@@ -494,7 +485,6 @@ _STEP_RESPONSES = {**NOT_FOUND, **CONFLICT}
 )
 async def send_code(request_id: Id, body: SendCodeIn, ctx: Ctx) -> Response:
     await ctx.write(
-        "privacy",
         lambda uow, actor: requests.send_code(uow, request_id, actor=actor, channel=body.channel),
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -508,7 +498,6 @@ async def send_code(request_id: Id, body: SendCodeIn, ctx: Ctx) -> Response:
 )
 async def verify_code(request_id: Id, body: CodeIn, ctx: Ctx) -> dict[str, Any]:
     return await ctx.write(
-        "privacy",
         lambda uow, actor: requests.confirm_code(uow, request_id, body.code, actor=actor),
     )
 
@@ -521,7 +510,7 @@ async def verify_code(request_id: Id, body: CodeIn, ctx: Ctx) -> dict[str, Any]:
 )
 async def attest(request_id: Id, body: NoteIn, ctx: Ctx) -> dict[str, Any]:
     return await ctx.write(
-        "privacy", lambda uow, actor: requests.attest(uow, request_id, actor=actor, note=body.note)
+        lambda uow, actor: requests.attest(uow, request_id, actor=actor, note=body.note)
     )
 
 
@@ -533,7 +522,6 @@ async def attest(request_id: Id, body: NoteIn, ctx: Ctx) -> dict[str, Any]:
 )
 async def extend(request_id: Id, body: ExtendIn, ctx: Ctx) -> dict[str, Any]:
     return await ctx.write(
-        "privacy",
         lambda uow, actor: requests.extend(uow, request_id, actor=actor, notice=body.notice),
     )
 
@@ -546,7 +534,6 @@ async def extend(request_id: Id, body: ExtendIn, ctx: Ctx) -> dict[str, Any]:
 )
 async def deny(request_id: Id, body: DenyIn, ctx: Ctx) -> dict[str, Any]:
     return await ctx.write(
-        "privacy",
         lambda uow, actor: requests.deny(uow, request_id, actor=actor, reason=body.reason),
     )
 
@@ -561,7 +548,6 @@ async def run(request_id: Id, body: RunIn, ctx: Ctx) -> dict[str, Any]:
     """Access and portability write a bundle (download it from `/bundle`); erasure removes
     the person from every table and compacts the store before answering."""
     outcome = await ctx.apart(
-        "privacy",
         lambda: requests.run_request(
             ctx.store,
             request_id,
@@ -580,7 +566,7 @@ async def run(request_id: Id, body: RunIn, ctx: Ctx) -> dict[str, Any]:
     response_class=FileResponse,
 )
 async def download_bundle(request_id: Id, ctx: Ctx) -> FileResponse:
-    request = await ctx.read("privacy", lambda uow, actor: requests.get_request(uow, request_id))
+    request = await ctx.read(lambda uow, actor: requests.get_request(uow, request_id))
     path = (request["result"] or {}).get("bundle")
     if not path or not FilePath(path).exists():
         raise NotFound("This request has no bundle (not run, not an access request, or erased).")
@@ -605,7 +591,6 @@ class BreachIn(_Body):
 )
 async def create_breach_report(body: BreachIn, ctx: Ctx) -> dict[str, Any]:
     return await ctx.write(
-        "privacy",
         lambda uow, actor: breach.breach_report(
             uow,
             kind=body.kind,
@@ -624,9 +609,7 @@ async def create_breach_report(body: BreachIn, ctx: Ctx) -> dict[str, Any]:
     responses={**NOT_FOUND, 200: {"content": {"text/csv": {}}}},
 )
 async def breach_notifications(report_id: Id, ctx: Ctx) -> Response:
-    text = await ctx.write(
-        "privacy", lambda uow, actor: breach.notification_list(uow, report_id, actor=actor)
-    )
+    text = await ctx.write(lambda uow, actor: breach.notification_list(uow, report_id, actor=actor))
     return Response(text, media_type="text/csv")
 
 
@@ -644,7 +627,6 @@ class PolicyIn(_Body):
 @router.post("/api/v1/privacy/retention/runs", summary="Apply (or dry-run) the retention policies")
 async def run_retention(body: RetentionRunIn, ctx: Ctx) -> dict[str, Any]:
     return await ctx.apart(
-        "privacy",
         lambda: retention.run_retention(
             ctx.store, actor=ctx.actor, settings=ctx.settings, dry_run=body.dry_run
         ),
@@ -653,7 +635,7 @@ async def run_retention(body: RetentionRunIn, ctx: Ctx) -> dict[str, Any]:
 
 @router.get("/api/v1/privacy/retention/policies", summary="Retention policies")
 async def list_policies(ctx: Ctx) -> list[dict[str, Any]]:
-    return await ctx.read("read", lambda uow, actor: retention.list_policies(uow))
+    return await ctx.read(lambda uow, actor: retention.list_policies(uow))
 
 
 @router.post(
@@ -664,9 +646,7 @@ async def list_policies(ctx: Ctx) -> list[dict[str, Any]]:
 )
 async def add_policy(body: PolicyIn, ctx: Ctx) -> dict[str, Any]:
     data = body.model_dump()
-    return await ctx.write(
-        "privacy", lambda uow, actor: retention.add_policy(uow, data, actor=actor)
-    )
+    return await ctx.write(lambda uow, actor: retention.add_policy(uow, data, actor=actor))
 
 
 @router.delete(
@@ -676,9 +656,7 @@ async def add_policy(body: PolicyIn, ctx: Ctx) -> dict[str, Any]:
     responses=NOT_FOUND,
 )
 async def remove_policy(policy_id: Id, ctx: Ctx) -> Response:
-    await ctx.write(
-        "privacy", lambda uow, actor: retention.remove_policy(uow, policy_id, actor=actor)
-    )
+    await ctx.write(lambda uow, actor: retention.remove_policy(uow, policy_id, actor=actor))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -700,7 +678,6 @@ class HoldOut(BaseModel):
 )
 async def add_hold(body: HoldIn, ctx: Ctx) -> dict[str, Any]:
     hold_id = await ctx.write(
-        "privacy",
         lambda uow, actor: holds.add_hold(uow, body.customer_id, reason=body.reason, actor=actor),
     )
     return {"id": hold_id}
@@ -713,7 +690,7 @@ async def add_hold(body: HoldIn, ctx: Ctx) -> dict[str, Any]:
     responses=NOT_FOUND,
 )
 async def release_hold(hold_id: Id, ctx: Ctx) -> Response:
-    await ctx.write("privacy", lambda uow, actor: holds.release_hold(uow, hold_id, actor=actor))
+    await ctx.write(lambda uow, actor: holds.release_hold(uow, hold_id, actor=actor))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -750,7 +727,7 @@ async def audience(body: AudienceIn, ctx: Ctx) -> Response:
         )
         return out.getvalue(), summary
 
-    text, summary = await ctx.read("read", use_case)
+    text, summary = await ctx.read(use_case)
     excluded = ", ".join(f"{reason}={count}" for reason, count in summary["excluded"].items())
     return Response(
         text,

@@ -45,5 +45,5 @@ async def report(ctx: Ctx) -> dict[str, Any]:
     """Invalid e-mails and phones, missing key fields, stale and inconsistent values, suspected
     duplicates, the distribution of scores, and scores by source."""
     return await ctx.read(
-        "read", lambda uow, actor: quality_report(uow, settings=ctx.settings, actor=actor)
+        lambda uow, actor: quality_report(uow, settings=ctx.settings, actor=actor)
     )

@@ -95,7 +95,6 @@ async def create_run(body: DedupeRunRequest, ctx: Ctx) -> dict[str, Any]:
     """Scores pairs with the saved model (trained first when there is none), merges sure clusters
     when `auto_merge`, and queues uncertain pairs for review. Runs to the end before answering."""
     summary = await ctx.apart(
-        "admin",
         lambda: run_dedupe(
             ctx.store,
             settings=ctx.settings,
@@ -119,12 +118,11 @@ async def list_candidates(
         rows, next_cursor = review.list_candidates(uow, status=status_, limit=limit, cursor=cursor)
         return {"data": rows, "next_cursor": next_cursor, "counts": review.queue_counts(uow)}
 
-    return await ctx.read("read", use_case)
+    return await ctx.read(use_case)
 
 
 async def _decide(ctx: Ctx, candidate_id: str, *, accept: bool) -> dict[str, Any]:
     return await ctx.write(
-        "write",
         lambda uow, actor: review.decide(
             uow, candidate_id, accept=accept, actor=actor, settings=ctx.settings
         ),
@@ -160,7 +158,6 @@ async def reject_candidate(candidate_id: Id, ctx: Ctx) -> dict[str, Any]:
 )
 async def create_merge(body: MergeRequest, ctx: Ctx) -> dict[str, Any]:
     merge_id = await ctx.write(
-        "write",
         lambda uow, actor: merge_profiles(
             uow,
             body.survivor_id,
@@ -182,7 +179,7 @@ async def create_merge(body: MergeRequest, ctx: Ctx) -> dict[str, Any]:
 )
 async def undo_merge(merge_id: Id, ctx: Ctx) -> dict[str, Any]:
     result = await ctx.write(
-        "write", lambda uow, actor: unmerge(uow, merge_id, actor=actor, settings=ctx.settings)
+        lambda uow, actor: unmerge(uow, merge_id, actor=actor, settings=ctx.settings)
     )
     return {
         "merge_id": result.merge_id,

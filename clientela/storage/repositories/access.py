@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
+from clientela.domain.audit_chain import seal
 from clientela.storage import raw
 from clientela.storage.bulk import insert_rows
 from clientela.storage.group_commit import Operation
 from clientela.storage.repositories._base import Repository, translate_integrity_errors
-from clientela.storage.tables import api_keys, audit_entries, users
+from clientela.storage.tables import api_keys, audit_checkpoints, audit_entries, users
 
 
 class UserRepository(Repository):
@@ -99,18 +100,94 @@ class ApiKeyRepository(Repository):
         return [dict(row) for row in rows.mappings()]
 
 
+#: PostgreSQL advisory lock serialising appends to the chain (any constant, unique here)
+_AUDIT_LOCK = 7_426_001
+
+
 class AuditRepository(Repository):
-    def __init__(self, connection: Connection, *, defer: Callable[[Operation], None]) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        defer: Callable[[Operation], None],
+        chain_key: Callable[[], bytes],
+    ) -> None:
         super().__init__(connection)
         self._defer = defer
+        self._chain_key = chain_key
 
     def append_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Append entries; from a read-only unit of work they are group-committed at its commit."""
+        """Append entries to the sealed chain; from a read-only unit of work they are
+        group-committed at its commit."""
         if rows:
             batch = list(rows)
-            self._defer(
-                lambda connection: insert_rows(connection, audit_entries, batch, {"seq": None})
-            )
+            key = self._chain_key()
+            self._defer(lambda connection: _append_sealed(connection, batch, key))
+
+    def head(self) -> tuple[int, str | None]:
+        row = self.connection.execute(
+            select(audit_entries.c.seq, audit_entries.c.hash)
+            .order_by(audit_entries.c.seq.desc())
+            .limit(1)
+        ).first()
+        return (0, None) if row is None else (int(row[0]), row[1])
+
+    def stream(self, *, batch: int = 5_000) -> Iterator[list[dict[str, Any]]]:
+        """Every entry in sequence order, in batches (keyset pagination)."""
+        after = -1
+        while True:
+            rows = [
+                dict(row)
+                for row in self.connection.execute(
+                    select(audit_entries)
+                    .where(audit_entries.c.seq > after)
+                    .order_by(audit_entries.c.seq)
+                    .limit(batch)
+                ).mappings()
+            ]
+            if not rows:
+                return
+            yield rows
+            after = int(rows[-1]["seq"])
+
+    def get(self, seq: int) -> dict[str, Any] | None:
+        row = self.connection.execute(select(audit_entries).where(audit_entries.c.seq == seq))
+        found = row.mappings().first()
+        return None if found is None else dict(found)
+
+    def search(
+        self,
+        *,
+        customer_id: str | None = None,
+        actor: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        after: int | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        query = select(audit_entries).order_by(audit_entries.c.seq).limit(limit)
+        if customer_id is not None:
+            query = query.where(audit_entries.c.customer_id == customer_id)
+        if actor is not None:
+            query = query.where(audit_entries.c.actor == actor)
+        if start is not None:
+            query = query.where(audit_entries.c.occurred_at >= start)
+        if end is not None:
+            query = query.where(audit_entries.c.occurred_at < end)
+        if after is not None:
+            query = query.where(audit_entries.c.seq > after)
+        return [dict(row) for row in self.connection.execute(query).mappings()]
+
+    def add_checkpoint(self, row: Mapping[str, Any]) -> None:
+        known = self.connection.execute(
+            select(audit_checkpoints.c.seq).where(audit_checkpoints.c.seq == row["seq"])
+        ).first()
+        if known is None:
+            self.connection.execute(insert(audit_checkpoints), dict(row))
+
+    def checkpoints(self) -> list[dict[str, Any]]:
+        rows = self.connection.execute(select(audit_checkpoints).order_by(audit_checkpoints.c.seq))
+        return [dict(row) for row in rows.mappings()]
 
     def for_customer(self, customer_id: str, *, limit: int = 100) -> list[dict[str, Any]]:
         rows = self.connection.execute(
@@ -140,3 +217,23 @@ class AuditRepository(Repository):
         if actor is not None:
             query = query.where(audit_entries.c.actor == actor)
         return [(row[0], list(row[1] or [])) for row in self.connection.execute(query).all()]
+
+
+def _append_sealed(connection: Connection, batch: list[Mapping[str, Any]], key: bytes) -> None:
+    """Number and seal the entries after the current head, under a lock so that concurrent
+    writers extend one chain (SQLite writers are serialised already)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(_AUDIT_LOCK)))
+    head = connection.execute(
+        select(audit_entries.c.seq, audit_entries.c.hash)
+        .order_by(audit_entries.c.seq.desc())
+        .limit(1)
+    ).first()
+    seq, prev = (0, None) if head is None else (int(head[0]), head[1])
+    sealed = []
+    for row in batch:
+        seq += 1
+        entry = {**row, "seq": seq, "prev_hash": prev}
+        entry["hash"] = prev = seal(key, prev, entry)
+        sealed.append(entry)
+    insert_rows(connection, audit_entries, sealed, {})

@@ -1,0 +1,1 @@
+"""Encrypted backups of the store and restores that keep erased people erased."""

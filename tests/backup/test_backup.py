@@ -1,0 +1,107 @@
+"""Backups: encrypted (no value readable in the file), verified chunk by chunk, refused when
+altered; a restore of an older backup erases again the people erased since (SQLite through the
+CLI, PostgreSQL through the service)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from clientela.backup.service import BackupInvalid, create_backup, restore_backup, verify_backup
+from clientela.cli.main import app
+from clientela.domain.identity import IdentityKey
+from clientela.privacy import requests
+from clientela.settings import Settings
+from clientela.storage.store import Store
+from tests import factories
+
+
+def _an_email(cli: CliRunner) -> str:
+    export = cli.invoke(app, ["customers", "export", "--format", "jsonl"])
+    return str(
+        next(
+            json.loads(line)["email"]
+            for line in export.stdout.splitlines()
+            if json.loads(line)["email"]
+        )
+    )
+
+
+def test_backup_restore_keeps_the_erased_erased(cli: CliRunner, tmp_path: Path) -> None:
+    assert cli.invoke(app, ["init", "--demo", "--customers", "30", "--seed", "4"]).exit_code == 0
+    email = _an_email(cli)
+    archive = tmp_path / "store.backup"
+    made = cli.invoke(app, ["backup", "create", str(archive)])
+    assert made.exit_code == 0, made.output
+    assert email.encode() not in archive.read_bytes()  # encrypted
+    assert archive.stat().st_mode & 0o077 == 0
+    verified = cli.invoke(app, ["backup", "verify", str(archive)])
+    assert verified.exit_code == 0 and "intact" in verified.output
+
+    erased = cli.invoke(app, ["privacy", "erase", "--identity", f"email:{email}", "--yes"])
+    assert erased.exit_code == 0, erased.output
+    assert cli.invoke(app, ["backup", "restore", str(archive)]).exit_code == 1  # needs --yes
+    restored = cli.invoke(app, ["backup", "restore", str(archive), "--yes"])
+    assert restored.exit_code == 0, restored.output
+    assert json.loads(restored.stdout)["erased_again"] == 1
+    found = cli.invoke(app, ["customers", "find", "--identity", f"email:{email}"])
+    assert found.exit_code == 1
+    raw = (tmp_path / "data" / "clientela.db").read_bytes()
+    assert email.encode() not in raw
+    assert cli.invoke(app, ["audit", "verify"]).exit_code == 0
+
+
+@pytest.mark.parametrize("where", ["header", "middle", "end", "cut"])
+def test_an_altered_backup_is_refused(
+    tmp_path: Path, sqlite_store: Store, settings: Settings, where: str
+) -> None:
+    factories.stored_customer(sqlite_store, settings)
+    archive = create_backup(sqlite_store, tmp_path / "b.backup")
+    data = bytearray(archive.path.read_bytes())
+    if where == "cut":
+        data = data[:-10]
+    else:
+        position = {"header": 30, "middle": len(data) // 2, "end": len(data) - 3}[where]
+        data[position] ^= 0x01
+    archive.path.write_bytes(bytes(data))
+    with pytest.raises(BackupInvalid):
+        verify_backup(archive.path, factories.TEST_KEYRING)
+
+
+@pytest.mark.postgres
+def test_postgresql_backup_and_restore(tmp_path: Path, postgres_store: Store) -> None:
+    store = postgres_store
+    url = store.engine.url.render_as_string(hide_password=False)
+    settings = factories.settings(data_dir=tmp_path, database_url=url)
+    kept = factories.stored_customer(store, settings)
+    gone = factories.stored_customer(store, settings)
+    archive = create_backup(store, tmp_path / "pg.backup")
+    assert gone["email"].encode() not in archive.path.read_bytes()
+    with store.unit_of_work() as uow:
+        request = requests.create_request(
+            uow,
+            kind="erasure",
+            identity=IdentityKey("email", gone["email"]),
+            actor=factories.actor(),
+            settings=settings,
+        )
+        uow.commit()
+    requests.run_request(
+        store, request["id"], actor=factories.actor(), settings=settings, attest_identity=True
+    )
+    store.dispose()
+    outcome = restore_backup(
+        archive.path, settings=settings, keyring=factories.TEST_KEYRING, actor=factories.actor()
+    )
+    assert outcome["erased_again"] == 1
+    again = Store(url, keyring=factories.TEST_KEYRING)
+    try:
+        with again.unit_of_work(write=False) as uow:
+            assert uow.identities.owner_of("email", gone["email"]) is None
+            assert uow.identities.owner_of("email", kept["email"]) == kept["id"]
+            assert not uow.suppressions.is_empty()
+    finally:
+        again.dispose()
