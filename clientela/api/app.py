@@ -20,6 +20,7 @@ from clientela.api.problems import Problem, install_problem_handlers
 from clientela.api.routes import (
     attributes,
     audit,
+    auth,
     customers,
     imports,
     privacy,
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(quality.router)
     app.include_router(privacy.router)
     app.include_router(audit.router)
+    app.include_router(auth.router)
     app.include_router(pages.router)
     app.mount("/api/docs/static", StaticFiles(directory=_SWAGGER_STATIC), name="swagger")
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")

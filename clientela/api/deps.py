@@ -9,6 +9,7 @@ wait for the write lock, always go to the thread pool.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,6 +22,7 @@ from clientela.domain.actor import Actor
 from clientela.domain.errors import Forbidden, Unauthorized
 from clientela.security import policy
 from clientela.security.apikeys import authenticate
+from clientela.security.users import session_actor
 from clientela.settings import Settings
 from clientela.storage.store import Store
 from clientela.storage.uow import UnitOfWork
@@ -126,6 +128,11 @@ async def request_context(request: Request) -> AsyncIterator[RequestContext]:
     """
     permission = _permission(request)
     token = _token(request)
+    session = request.cookies.get(SESSION_COOKIE)
+    if not token and session:
+        async for context in _session_context(request, session, permission):
+            yield context
+        return
     if not token:
         raise Unauthorized("This endpoint needs an API key (Authorization: Bearer <key>).")
     store: Store = request.app.state.store
@@ -147,13 +154,36 @@ async def request_context(request: Request) -> AsyncIterator[RequestContext]:
         yield RequestContext(store=store, settings=settings, actor=actor, read_uow=uow)
 
 
+SESSION_COOKIE = "clientela_session"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def _session_context(
+    request: Request, token: str, permission: str
+) -> AsyncIterator[RequestContext]:
+    """A signed-in person (web application): the session cookie, and for changes the
+    session's CSRF token in ``X-CSRF-Token``."""
+    store: Store = request.app.state.store
+    settings: Settings = request.app.state.settings
+    request_id = getattr(request.state, "request_id", None)
+    ip = request.client.host if request.client else None
+    with store.unit_of_work(write=False) as uow:
+        actor, session = session_actor(uow, token, ip=ip, request_id=request_id)
+        if request.method not in _SAFE_METHODS and not hmac.compare_digest(
+            request.headers.get("x-csrf-token", ""), str(session["csrf_token"])
+        ):
+            raise Forbidden("The X-CSRF-Token header is missing or wrong.")
+        policy.check(actor, permission)
+        yield RequestContext(store=store, settings=settings, actor=actor, read_uow=uow)
+
+
 def _permission(request: Request) -> str:
     """The route's permission from the policy table; a route it does not name is refused."""
     route = request.scope.get("route")
     path = getattr(route, "path", None)
     method = "GET" if request.method == "HEAD" else request.method
     permission = policy.ROUTES.get((method, str(path)))
-    if permission is None or permission in (policy.PUBLIC, policy.WRITE_KEY):
+    if permission is None or permission in (policy.PUBLIC, policy.WRITE_KEY, policy.SESSION):
         raise Forbidden("No policy covers this route.")
     return permission
 

@@ -325,8 +325,10 @@ def _validated(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
             values["international_transfers"] = transfers
     if "retention_days" in data:
         days = data["retention_days"]
-        if days is not None and (not isinstance(days, int) or isinstance(days, bool) or days < 1):
-            errors.add("retention_days", "must be a whole number of days, at least 1")
+        if days is not None and (
+            not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 36_500
+        ):
+            errors.add("retention_days", "must be a whole number of days, from 1 to 36500")
         else:
             values["retention_days"] = days
     errors.raise_if_any("The purpose is invalid.")

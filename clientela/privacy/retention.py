@@ -61,8 +61,8 @@ def add_policy(uow: UnitOfWork, data: Mapping[str, Any], *, actor: Actor) -> dic
     if data.get("category") not in categories:
         errors.add("category", "must be one of " + ", ".join(categories), "invalid_choice")
     days = data.get("days")
-    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
-        errors.add("days", "must be a whole number of days, at least 1")
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 36_500:
+        errors.add("days", "must be a whole number of days, from 1 to 36500")
     purpose = data.get("purpose")
     if purpose is not None and uow.purposes.get_by_key(str(purpose)) is None:
         errors.add("purpose", "is not a registered purpose", "unknown_purpose")

@@ -18,7 +18,9 @@ import os
 import secrets
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from clientela.domain.errors import StoreNotReady
@@ -56,6 +58,19 @@ class Keyring:
     def keyed_hash(self, label: str, message: str) -> str:
         """HMAC-SHA256 under the key derived for ``label``, as hex."""
         return hmac.new(self.derive(label), message.encode(), hashlib.sha256).hexdigest()
+
+    def seal(self, label: str, plaintext: bytes, context: bytes = b"") -> str:
+        """AES-256-GCM under the key for ``label``; ``context`` is bound to it (AAD)."""
+        nonce = secrets.token_bytes(12)
+        sealed = AESGCM(self.derive(label)).encrypt(nonce, plaintext, context)
+        return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+    def open(self, label: str, sealed: str, context: bytes = b"") -> bytes:
+        raw = base64.urlsafe_b64decode(sealed.encode())
+        try:
+            return AESGCM(self.derive(label)).decrypt(raw[:12], raw[12:], context)
+        except InvalidTag:
+            raise StoreNotReady(f"A {label} secret cannot be decrypted with this key.") from None
 
     @property
     def check_value(self) -> str:

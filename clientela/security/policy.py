@@ -24,6 +24,7 @@ __all__ = [
     "PUBLIC",
     "ROLE_PERMISSIONS",
     "ROUTES",
+    "SESSION",
     "UNMASKED_ROLES",
     "WRITE_KEY",
     "Access",
@@ -102,6 +103,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 PUBLIC = "public"
 #: the tracking API: a source's write key, not an API key
 WRITE_KEY = "write_key"
+#: sign-in steps: the session cookie itself (possibly still waiting for MFA) is the credential
+SESSION = "session"
 
 #: (method, path) -> permission; PUBLIC and WRITE_KEY routes authenticate otherwise
 ROUTES: dict[tuple[str, str], str] = {
@@ -109,6 +112,12 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/docs"): PUBLIC,
     ("GET", "/api/openapi.json"): PUBLIC,
     ("GET", "/api/health"): PUBLIC,
+    ("POST", "/api/v1/auth/sign-in"): PUBLIC,
+    ("POST", "/api/v1/auth/mfa"): SESSION,
+    ("POST", "/api/v1/auth/mfa/enrolment"): SESSION,
+    ("POST", "/api/v1/auth/mfa/enrolment/confirm"): SESSION,
+    ("POST", "/api/v1/auth/sign-out"): SESSION,
+    ("POST", "/api/v1/auth/password"): SESSION,
     ("GET", "/api/ping"): PUBLIC,
     ("GET", "/api/v1/customers"): "customers.read",
     ("POST", "/api/v1/customers"): "customers.write",
@@ -270,7 +279,8 @@ UNMASKED_ROLES = frozenset({"admin", "dpo"})
 def mask_profile(
     profile: Mapping[str, Any], role: str, sensitivities: Mapping[str, str]
 ) -> dict[str, Any]:
-    """The profile as ``role`` may see it: fields masked or left out, identities alike."""
+    """The profile as ``role`` may see it: values masked or emptied (hidden), hidden
+    attributes and identities left out."""
     if role in UNMASKED_ROLES:
         return dict(profile)
     shown: dict[str, Any] = {}
@@ -310,6 +320,8 @@ def mask_profile(
             shown[key] = value
         elif access is Access.MASKED:
             shown[key] = mask_value(key, value)
+        else:
+            shown[key] = None  # hidden: the field is there (the schema says so), its value not
     return shown
 
 

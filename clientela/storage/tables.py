@@ -309,7 +309,52 @@ users = Table(
     Column("must_change_password", Boolean, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("disabled_at", UTCDateTime),
+    # TOTP secret, encrypted under a key derived from the master key (never stored plain)
+    Column("mfa_secret", Text),
+    Column("mfa_enabled_at", UTCDateTime),
+    # the last 30-second step a code was accepted for: each code works once
+    Column("mfa_last_step", BigInteger),
+    Column("password_changed_at", UTCDateTime),
 )
+
+user_recovery_codes = Table(
+    "user_recovery_codes",
+    metadata,
+    _id(),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("used_at", UTCDateTime),
+)
+Index("ix_user_recovery_codes_user", user_recovery_codes.c.user_id)
+
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    # Sign-in sessions of the web application: only a digest of the token is stored.
+    _id(),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("mfa_passed", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("ip", String(45)),
+    Column("ended_at", UTCDateTime),
+)
+Index("ix_user_sessions_user", user_sessions.c.user_id)
+
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    # Failed sign-ins for throttling, by keyed hash of the e-mail typed (so unknown accounts
+    # are throttled alike and the table names nobody) and by IP address.
+    Column("id", BigIntegerPK, primary_key=True, autoincrement=True),
+    Column("account_hash", String(64), nullable=False),
+    Column("ip", String(45)),
+    Column("occurred_at", UTCDateTime, nullable=False),
+)
+Index("ix_login_attempts_account", login_attempts.c.account_hash, login_attempts.c.occurred_at)
+Index("ix_login_attempts_ip", login_attempts.c.ip, login_attempts.c.occurred_at)
 
 api_keys = Table(
     "api_keys",

@@ -90,3 +90,67 @@ def test_api_conforms_to_its_schema(
         case.call_and_validate(headers=headers, checks=CHECKS)
 
     run()
+
+
+LEAK_EXAMPLES = 25
+
+
+@pytest.fixture(scope="module")
+def analyst_target(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Any, str, list[str]]]:
+    """A store with people in it, and an analyst's key: analysts never see documents, birth
+    dates or whole e-mail addresses."""
+    path: Path = tmp_path_factory.mktemp("leaks") / "clientela.db"
+    _migrate(f"sqlite+pysqlite:///{path}")
+    store = Store(f"sqlite+pysqlite:///{path}", keyring=factories.TEST_KEYRING)
+    settings_ = Settings(data_dir=path.parent)
+    secrets_ = []
+    for n in range(5):
+        person = factories.stored_customer(
+            store, settings_, email=f"leak.probe.{n}@example.com", document=factories.cpf(7000 + n)
+        )
+        secrets_ += [person["email"], person["document"], str(person["birth_date"])]
+    token = api_key_for(store, "analyst")
+    yield create_app(settings_, store), token, secrets_
+    store.dispose()
+
+
+def _reads() -> list[str]:
+    schema = schemathesis.openapi.from_asgi(
+        "/api/openapi.json",
+        create_app(Settings(), Store("sqlite://", keyring=factories.TEST_KEYRING)),
+    )
+    return sorted(
+        r.ok().label
+        for r in schema.get_all_operations()
+        if r.ok().method.upper() in ("GET", "POST")
+        and "/api/v1/" in r.ok().path
+        and (r.ok().method.upper() == "GET" or r.ok().path.endswith(("/search", "/lookup")))
+    )
+
+
+@pytest.mark.parametrize("label", _reads())
+def test_no_response_shows_an_analyst_what_the_role_hides(
+    label: str, analyst_target: tuple[Any, str, list[str]]
+) -> None:
+    app, token, hidden = analyst_target
+    schema = schemathesis.openapi.from_asgi("/api/openapi.json", app)
+    operation = next(r.ok() for r in schema.get_all_operations() if r.ok().label == label)
+    headers = {"Authorization": f"Bearer {token}"}
+
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+    @settings(
+        max_examples=LEAK_EXAMPLES,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+        database=None,
+    )
+    def run(case: Any) -> None:
+        response = case.call(headers=headers)
+        assert response.status_code < 500, response.text
+        for value in hidden:
+            assert value not in response.text, f"{label} showed an analyst {value!r}"
+
+    run()

@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from clientela.api.deps import Ctx
 from clientela.api.problems import PROBLEM_RESPONSES
+from clientela.api.schemas import IsoDateTime
 from clientela.audit import service
 
 router = APIRouter(tags=["audit"], responses=PROBLEM_RESPONSES)
@@ -46,10 +47,12 @@ class ChainVerification(BaseModel):
 async def search(
     ctx: Ctx,
     customer_id: Annotated[str | None, Query(pattern=r"^[0-9a-fA-F-]{36}$")] = None,
-    actor: Annotated[str | None, Query(max_length=200)] = None,
-    start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
-    after: Annotated[int | None, Query(ge=0, description="Entries after this seq")] = None,
+    actor: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    start: Annotated[IsoDateTime | None, Query(alias="from")] = None,
+    end: Annotated[IsoDateTime | None, Query(alias="to")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=2**63 - 1, description="Entries after this seq")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict[str, Any]:
     """Oldest first; page with `after` = the last `seq` seen."""

@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Path, Query, Response, status
 from fastapi.responses import FileResponse
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -22,6 +21,7 @@ from pydantic import (
 
 from clientela.api.deps import Ctx
 from clientela.api.problems import CONFLICT, MOVED, NOT_FOUND, PROBLEM_RESPONSES
+from clientela.api.schemas import IsoDateTime
 from clientela.domain.errors import FieldError, InvalidValue, NotFound, ValidationFailed
 from clientela.domain.identity import IdentityKey, normalise_identity
 from clientela.exports.audience import export_audience
@@ -58,7 +58,7 @@ class PurposeCreate(_Body):
     data_categories: list[StrictStr] = Field(min_length=1)
     recipients: list[StrictStr] = []
     international_transfers: list[Transfer] = []
-    retention_days: StrictInt | None = Field(None, ge=1)
+    retention_days: StrictInt | None = Field(None, ge=1, le=36_500)
     security_measures: StrictStr = Field("", max_length=4000)
 
 
@@ -69,7 +69,7 @@ class PurposePatch(_Body):
     data_categories: list[StrictStr] | None = None
     recipients: list[StrictStr] | None = None
     international_transfers: list[Transfer] | None = None
-    retention_days: StrictInt | None = Field(None, ge=1)
+    retention_days: StrictInt | None = Field(None, ge=1, le=36_500)
     security_measures: StrictStr | None = Field(None, max_length=4000)
 
 
@@ -189,7 +189,7 @@ class ConsentCreate(_Body):
     action: Literal["grant", "deny", "withdraw"]
     mechanism: Literal["opt_in", "opt_out", "notice_only"] = "opt_in"
     evidence: Evidence = Field(default_factory=Evidence)
-    occurred_at: AwareDatetime | None = None
+    occurred_at: IsoDateTime | None = None
 
 
 class ConsentEvent(BaseModel):
@@ -352,7 +352,7 @@ class RequestCreate(_Body):
     ]
     identity: IdentityIn
     jurisdiction: Literal["LGPD", "GDPR", "CCPA", "152FZ"] | None = None
-    received_at: AwareDatetime | None = None
+    received_at: IsoDateTime | None = None
     details: RequestDetails = Field(default_factory=RequestDetails)
 
 
@@ -579,9 +579,9 @@ async def download_bundle(request_id: Id, ctx: Ctx) -> FileResponse:
 class BreachIn(_Body):
     kind: Literal["actor", "api_key", "user", "store"]
     id: StrictStr | None = Field(None, max_length=200, description="Actor label, key id or user id")
-    window_start: AwareDatetime
-    window_end: AwareDatetime
-    aware_at: AwareDatetime
+    window_start: IsoDateTime
+    window_end: IsoDateTime
+    aware_at: IsoDateTime
 
 
 @router.post(

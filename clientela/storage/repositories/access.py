@@ -7,14 +7,23 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from clientela.domain.audit_chain import seal
+from clientela.domain.ids import new_id
 from clientela.storage import raw
 from clientela.storage.bulk import insert_rows
 from clientela.storage.group_commit import Operation
 from clientela.storage.repositories._base import Repository, translate_integrity_errors
-from clientela.storage.tables import api_keys, audit_checkpoints, audit_entries, users
+from clientela.storage.tables import (
+    api_keys,
+    audit_checkpoints,
+    audit_entries,
+    login_attempts,
+    user_recovery_codes,
+    user_sessions,
+    users,
+)
 
 
 class UserRepository(Repository):
@@ -24,6 +33,99 @@ class UserRepository(Repository):
 
     def count(self) -> int:
         return len(self.connection.execute(select(users.c.id)).all())
+
+    def get(self, user_id: str) -> dict[str, Any] | None:
+        row = self.connection.execute(select(users).where(users.c.id == user_id))
+        found = row.mappings().first()
+        return None if found is None else dict(found)
+
+    def get_by_email(self, email: str) -> dict[str, Any] | None:
+        row = self.connection.execute(select(users).where(users.c.email == email))
+        found = row.mappings().first()
+        return None if found is None else dict(found)
+
+    def list(self) -> list[dict[str, Any]]:
+        rows = self.connection.execute(select(users).order_by(users.c.email))
+        return [dict(row) for row in rows.mappings()]
+
+    def update(self, user_id: str, values: Mapping[str, Any]) -> None:
+        self.connection.execute(update(users).where(users.c.id == user_id).values(**values))
+
+    def replace_recovery_codes(self, user_id: str, hashes: Sequence[str]) -> None:
+        self.connection.execute(
+            delete(user_recovery_codes).where(user_recovery_codes.c.user_id == user_id)
+        )
+        self.connection.execute(
+            insert(user_recovery_codes),
+            [{"id": new_id(), "user_id": user_id, "code_hash": h} for h in hashes],
+        )
+
+    def use_recovery_code(self, user_id: str, code_hash: str, when: datetime) -> bool:
+        result = self.connection.execute(
+            update(user_recovery_codes)
+            .where(
+                user_recovery_codes.c.user_id == user_id,
+                user_recovery_codes.c.code_hash == code_hash,
+                user_recovery_codes.c.used_at.is_(None),
+            )
+            .values(used_at=when)
+        )
+        return bool(result.rowcount)
+
+    def add_session(self, row: Mapping[str, Any]) -> None:
+        self.connection.execute(insert(user_sessions), dict(row))
+
+    def session_by_token(self, token_hash: str) -> dict[str, Any] | None:
+        row = self.connection.execute(
+            select(user_sessions).where(user_sessions.c.token_hash == token_hash)
+        )
+        found = row.mappings().first()
+        return None if found is None else dict(found)
+
+    def update_session(self, session_id: str, values: Mapping[str, Any]) -> None:
+        self.connection.execute(
+            update(user_sessions).where(user_sessions.c.id == session_id).values(**values)
+        )
+
+    def end_sessions(self, user_id: str, when: datetime) -> int:
+        result = self.connection.execute(
+            update(user_sessions)
+            .where(user_sessions.c.user_id == user_id, user_sessions.c.ended_at.is_(None))
+            .values(ended_at=when)
+        )
+        return int(result.rowcount or 0)
+
+    def add_failure(self, account_hash: str, ip: str | None, when: datetime) -> None:
+        self.connection.execute(
+            insert(login_attempts), {"account_hash": account_hash, "ip": ip, "occurred_at": when}
+        )
+
+    def failures_since(
+        self, *, account_hash: str | None = None, ip: str | None = None, since: datetime
+    ) -> int:
+        query = (
+            select(func.count())
+            .select_from(login_attempts)
+            .where(login_attempts.c.occurred_at >= since)
+        )
+        if account_hash is not None:
+            query = query.where(login_attempts.c.account_hash == account_hash)
+        if ip is not None:
+            query = query.where(login_attempts.c.ip == ip)
+        return int(self.connection.execute(query).scalar_one())
+
+    def last_failure(self, account_hash: str) -> datetime | None:
+        row = self.connection.execute(
+            select(func.max(login_attempts.c.occurred_at)).where(
+                login_attempts.c.account_hash == account_hash
+            )
+        ).scalar()
+        return row
+
+    def clear_failures(self, account_hash: str) -> None:
+        self.connection.execute(
+            delete(login_attempts).where(login_attempts.c.account_hash == account_hash)
+        )
 
 
 class KeyCache:
