@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from clientela import __version__
+from clientela.cli.analytics import analytics_app
 from clientela.cli.audit import audit_app
 from clientela.cli.backup import backup_app
 from clientela.cli.common import (
@@ -78,6 +79,7 @@ app.add_typer(privacy_app, name="privacy")
 app.add_typer(audit_app, name="audit")
 app.add_typer(backup_app, name="backup")
 app.add_typer(users_app, name="users")
+app.add_typer(analytics_app, name="analytics")
 app.add_typer(retention_app, name="retention")
 app.add_typer(export_app, name="export")
 

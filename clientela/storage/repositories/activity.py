@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -102,6 +102,28 @@ class TransactionRepository(Repository):
     def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         with translate_integrity_errors():
             insert_rows(self.connection, transactions, rows, {})
+
+    def purchases(
+        self, until: datetime, *, batch: int = 50_000
+    ) -> Iterator[list[tuple[str, datetime, int]]]:
+        """(customer id, time, net amount in minor units) of kept orders before ``until``,
+        by customer then time, in batches."""
+        query = (
+            select(
+                transactions.c.customer_id,
+                transactions.c.occurred_at,
+                transactions.c.amount_minor - transactions.c.refunded_minor,
+            )
+            .where(
+                transactions.c.occurred_at < until,
+                transactions.c.status.in_(("completed", "partially_refunded")),
+            )
+            .order_by(transactions.c.customer_id, transactions.c.occurred_at)
+            .execution_options(yield_per=batch)
+        )
+        result = self.connection.execute(query)
+        for chunk in result.partitions(batch):
+            yield [(str(row[0]), row[1], int(row[2])) for row in chunk]
 
     def of_customers(self, customer_ids: Sequence[str]) -> list[dict[str, Any]]:
         """Every order of these people with its source name, oldest first."""

@@ -1,0 +1,1 @@
+"""Analytics: lifetime value (and RFM, churn, cohorts, cross-sell as they come)."""
