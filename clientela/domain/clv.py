@@ -9,7 +9,9 @@ purchases. Parameters are optimised on their logarithms (all are positive).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -77,14 +79,7 @@ def fit_bg_nbd(frequency: ArrayLike, recency: ArrayLike, age: ArrayLike) -> BgNb
         params = np.exp(log_params)
         return -float(bg_nbd_log_likelihood(params, x, t_x / scale, t / scale).sum())
 
-    start = np.log(np.array([1.0, 1.0, 1.0, 1.0]))
-    found = minimize(
-        negative,
-        start,
-        method="Nelder-Mead",
-        options={"xatol": 1e-8, "fatol": 1e-8, "maxiter": 20_000, "maxfev": 20_000},
-    )
-    found = minimize(negative, found.x, method="L-BFGS-B")
+    found = _maximise(negative, np.zeros(4))
     r, alpha, a, b = np.exp(found.x)
     alpha *= scale
     ll = float(bg_nbd_log_likelihood(np.array([r, alpha, a, b]), x, t_x, t).sum())
@@ -118,14 +113,7 @@ def fit_gamma_gamma(frequency: ArrayLike, monetary: ArrayLike) -> GammaGamma:
     def negative(log_params: Floats) -> float:
         return -float(gamma_gamma_log_likelihood(np.exp(log_params), x, m).sum())
 
-    start = np.log(np.array([1.0, 1.0, float(np.mean(m))]))
-    found = minimize(
-        negative,
-        start,
-        method="Nelder-Mead",
-        options={"xatol": 1e-8, "fatol": 1e-8, "maxiter": 20_000, "maxfev": 20_000},
-    )
-    found = minimize(negative, found.x, method="L-BFGS-B")
+    found = _maximise(negative, np.log(np.array([1.0, 1.0, float(np.mean(m))])))
     p, q, v = np.exp(found.x)
     return GammaGamma(float(p), float(q), float(v), -float(found.fun))
 
@@ -162,6 +150,13 @@ def expected_spend(model: GammaGamma, frequency: ArrayLike, monetary: ArrayLike)
     population = model.p * model.gamma / (model.q - 1)
     weighted = (model.gamma + x * m) * model.p / (model.p * x + model.q - 1)
     return np.where(x > 0, weighted, population)
+
+
+def _maximise(negative: Callable[[Floats], float], start: Floats) -> Any:
+    """Nelder-Mead to get near (robust from a poor start), L-BFGS-B to finish precisely."""
+    options = {"xatol": 1e-8, "fatol": 1e-8, "maxiter": 20_000, "maxfev": 20_000}
+    near = minimize(negative, start, method="Nelder-Mead", options=options)
+    return minimize(negative, near.x, method="L-BFGS-B")
 
 
 def _check(x: Floats, t_x: Floats, t: Floats) -> None:
