@@ -14,12 +14,28 @@ from typing import Any, Literal
 import numpy as np
 
 from clientela.domain.actor import utcnow
-from clientela.domain.clv import BgNbd, GammaGamma, fit_bg_nbd, fit_gamma_gamma
+from clientela.domain.clv import (
+    BgNbd,
+    GammaGamma,
+    expected_purchases,
+    expected_spend,
+    fit_bg_nbd,
+    fit_gamma_gamma,
+    probability_alive,
+)
 from clientela.domain.errors import FieldError, ValidationFailed
 from clientela.settings import Settings
 from clientela.storage.uow import UnitOfWork
 
-__all__ = ["PurchaseSummary", "fit_clv", "purchase_summary"]
+__all__ = ["CLV_COLUMNS", "PurchaseSummary", "fit_clv", "purchase_summary", "score_clv"]
+
+CLV_COLUMNS = (
+    "clv_expected_purchases",
+    "clv_probability_alive",
+    "clv_value",
+    "clv_horizon",
+    "clv_as_of",
+)
 
 TimeUnit = Literal["day", "week"]
 _DAYS = {"day": 1.0, "week": 7.0}
@@ -86,27 +102,9 @@ def fit_clv(
     unit: TimeUnit = "week",
 ) -> dict[str, Any]:
     """Fit both models on the orders up to the day ``until`` (default: today, UTC)."""
-    if unit not in _DAYS:
-        raise ValidationFailed(
-            "Unknown time unit.", errors=[FieldError("time_unit", "day or week", "invalid_choice")]
-        )
     until = until or utcnow().date()
-    summary = purchase_summary(
-        uow, until=until, unit=unit, minor_per_major=10**settings.currency_exponent
-    )
-    if len(summary.customer_ids) < 10:
-        raise ValidationFailed(
-            "Too few customers with orders to fit a lifetime value model.",
-            errors=[FieldError("transactions", "at least 10 customers with orders are needed")],
-        )
-    try:
-        purchases: BgNbd = fit_bg_nbd(summary.frequency, summary.recency, summary.age)
-        spend: GammaGamma = fit_gamma_gamma(summary.frequency, summary.monetary)
-    except ValueError as exc:
-        raise ValidationFailed(
-            "The orders cannot support a lifetime value model.",
-            errors=[FieldError("transactions", str(exc))],
-        ) from None
+    summary = _summary(uow, settings, until, unit)
+    purchases, spend = _fit(summary)
     return {
         "until": until.isoformat(),
         "time_unit": unit,
@@ -120,4 +118,80 @@ def fit_clv(
         "q": spend.q,
         "gamma": spend.gamma,
         "log_likelihood": {"bg_nbd": purchases.log_likelihood, "gamma_gamma": spend.log_likelihood},
+    }
+
+
+def _summary(uow: UnitOfWork, settings: Settings, until: date, unit: TimeUnit) -> PurchaseSummary:
+    if unit not in _DAYS:
+        raise ValidationFailed(
+            "Unknown time unit.", errors=[FieldError("time_unit", "day or week", "invalid_choice")]
+        )
+    summary = purchase_summary(
+        uow, until=until, unit=unit, minor_per_major=10**settings.currency_exponent
+    )
+    if len(summary.customer_ids) < 10:
+        raise ValidationFailed(
+            "Too few customers with orders to fit a lifetime value model.",
+            errors=[FieldError("transactions", "at least 10 customers with orders are needed")],
+        )
+    return summary
+
+
+def _fit(summary: PurchaseSummary) -> tuple[BgNbd, GammaGamma]:
+    try:
+        purchases = fit_bg_nbd(summary.frequency, summary.recency, summary.age)
+        spend = fit_gamma_gamma(summary.frequency, summary.monetary)
+    except ValueError as exc:
+        raise ValidationFailed(
+            "The orders cannot support a lifetime value model.",
+            errors=[FieldError("transactions", str(exc))],
+        ) from None
+    return purchases, spend
+
+
+def score_clv(
+    uow: UnitOfWork,
+    *,
+    settings: Settings,
+    horizon: float,
+    until: date | None = None,
+    unit: TimeUnit = "week",
+) -> dict[str, Any]:
+    """Fit, then store per customer the expected purchases in the next ``horizon`` units, the
+    probability of being alive, and their expected value (purchases × expected spend, major
+    currency units, undiscounted)."""
+    if not 0 < horizon <= 520:
+        raise ValidationFailed(
+            "The horizon is out of range.",
+            errors=[FieldError("horizon", "between 0 and 520 time units", "out_of_range")],
+        )
+    until = until or utcnow().date()
+    summary = _summary(uow, settings, until, unit)
+    purchases, spend = _fit(summary)
+    expected = expected_purchases(
+        purchases, horizon, summary.frequency, summary.recency, summary.age
+    )
+    alive = probability_alive(purchases, summary.frequency, summary.recency, summary.age)
+    value = expected * expected_spend(spend, summary.frequency, summary.monetary)
+    label = f"{horizon:g} {unit}s"
+    rows = [
+        {
+            "customer_id": customer_id,
+            "clv_expected_purchases": float(expected[i]),
+            "clv_probability_alive": float(alive[i]),
+            "clv_value": round(float(value[i]), 2),
+            "clv_horizon": label,
+            "clv_as_of": until,
+        }
+        for i, customer_id in enumerate(summary.customer_ids)
+    ]
+    uow.analytics.clear(CLV_COLUMNS)
+    for start in range(0, len(rows), 5_000):
+        uow.analytics.write_scores(rows[start : start + 5_000], CLV_COLUMNS)
+    return {
+        "until": until.isoformat(),
+        "horizon": label,
+        "customers": len(rows),
+        "total_value": round(float(value.sum()), 2),
+        "mean_probability_alive": round(float(alive.mean()), 4),
     }

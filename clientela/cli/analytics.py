@@ -13,7 +13,7 @@ from clientela.cli.common import settings as current_settings
 from clientela.cli.common import to_json as to_json_text
 from clientela.domain.errors import FieldError, ValidationFailed
 
-analytics_app = typer.Typer(help="Customer analytics: lifetime value, ...")
+analytics_app = typer.Typer(help="Customer analytics: RFM, lifetime value.")
 clv_app = typer.Typer(help="Lifetime value: BG/NBD and Gamma-Gamma.")
 analytics_app.add_typer(clv_app, name="clv")
 
@@ -57,3 +57,54 @@ def clv_fit(
 def _day(text: str | None) -> date | None:
     moment = parse_moment(text, "--until")
     return None if moment is None else moment.date()
+
+
+@clv_app.command("score")
+@handle_errors
+def clv_score(
+    horizon: Annotated[float, typer.Option(help="Time units ahead, e.g. 52 weeks")] = 52,
+    until: Annotated[
+        str | None, typer.Option(help="Last day of the observation (YYYY-MM-DD); default today")
+    ] = None,
+    time_unit: Annotated[str, typer.Option(help="day or week")] = "week",
+) -> None:
+    """Fit, then store each customer's expected purchases, probability alive and value."""
+    from clientela.analytics.clv import score_clv
+
+    if time_unit not in ("day", "week"):
+        raise ValidationFailed(
+            "Unknown time unit.", errors=[FieldError("--time-unit", "day or week")]
+        )
+    with open_store() as store, store.unit_of_work() as uow:
+        result = score_clv(
+            uow,
+            settings=current_settings(),
+            horizon=horizon,
+            until=_day(until),
+            unit="day" if time_unit == "day" else "week",
+        )
+        uow.commit()
+    print_plain(to_json_text(result))
+
+
+@analytics_app.command("rfm")
+@handle_errors
+def rfm(
+    as_of: Annotated[str | None, typer.Option(help="Score as of this day (YYYY-MM-DD)")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="json or table")] = "table",
+) -> None:
+    """Recency, frequency and monetary scores and groups for every customer with orders."""
+    from clientela.analytics.rfm import compute_rfm
+
+    moment = parse_moment(as_of, "--as-of")
+    with open_store() as store, store.unit_of_work() as uow:
+        result = compute_rfm(uow, as_of=None if moment is None else moment.date())
+        uow.commit()
+    if fmt == "json":
+        print_plain(to_json_text(result))
+        return
+    table = Table("group", "customers")
+    for name, count in result["segments"].items():
+        table.add_row(name, str(count))
+    console.print(f"{result['customers']} customers scored as of {result['as_of']}")
+    console.print(table)

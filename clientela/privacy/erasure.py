@@ -32,6 +32,7 @@ __all__ = ["COMPACTED_TABLES", "ErasureResult", "erase_person"]
 #: the tables an erasure deletes from (PostgreSQL vacuums these afterwards)
 COMPACTED_TABLES = (
     "customers",
+    "customer_scores",
     "identities",
     "customer_name_tokens",
     "field_provenance",

@@ -658,3 +658,30 @@ store_meta = Table(
     Column("value", Text, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+customer_scores = Table(
+    "customer_scores",
+    metadata,
+    # Derived analytics per person, recomputed by their runs: RFM, lifetime value (churn risk
+    # comes with its model). Usable in segments like profile fields.
+    Column(
+        "customer_id",
+        String(36),
+        ForeignKey("customers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("rfm_recency_days", Integer),
+    Column("rfm_frequency", Integer),
+    Column("rfm_monetary_minor", BigInteger),
+    Column("rfm_r", Integer),
+    Column("rfm_f", Integer),
+    Column("rfm_m", Integer),
+    Column("rfm_segment", String(24)),
+    Column("rfm_as_of", Date),
+    Column("clv_expected_purchases", Float),
+    Column("clv_probability_alive", Float),
+    Column("clv_value", Float),
+    Column("clv_horizon", String(20)),
+    Column("clv_as_of", Date),
+)
+Index("ix_customer_scores_rfm_segment", customer_scores.c.rfm_segment)

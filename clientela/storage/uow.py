@@ -21,6 +21,7 @@ from clientela.storage.repositories.activity import (
     TimelineRepository,
     TransactionRepository,
 )
+from clientela.storage.repositories.analytics import AnalyticsRepository
 from clientela.storage.repositories.catalogue import AttributeRepository, SourceRepository
 from clientela.storage.repositories.customers import CustomerRepository
 from clientela.storage.repositories.dedupe import (
@@ -84,6 +85,7 @@ class UnitOfWork:
     outbox: OutboxRepository
     store_meta: StoreMetaRepository
     erasure: ErasureRepository
+    analytics: AnalyticsRepository
 
     def __init__(
         self,
@@ -167,6 +169,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(connection)
         self.store_meta = StoreMetaRepository(connection)
         self.erasure = ErasureRepository(connection)
+        self.analytics = AnalyticsRepository(connection)
         return self
 
     def __exit__(

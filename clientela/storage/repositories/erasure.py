@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, delete, or_, select, tuple_, update
 from clientela.storage.repositories._base import Repository
 from clientela.storage.tables import (
     customer_name_tokens,
+    customer_scores,
     customers,
     events,
     field_provenance,
@@ -188,6 +189,10 @@ class ErasureRepository(Repository):
                 ),
             ),
             ("legal_holds", delete(legal_holds).where(legal_holds.c.customer_id.in_(ids))),
+            (
+                "customer_scores",
+                delete(customer_scores).where(customer_scores.c.customer_id.in_(ids)),
+            ),
         ):
             counts[name] = int(self.connection.execute(statement).rowcount or 0)
         return counts
