@@ -25,6 +25,7 @@ from clientela.api.routes import (
     imports,
     privacy,
     quality,
+    segments,
     system,
     tracking,
     unify,
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(privacy.router)
     app.include_router(audit.router)
     app.include_router(auth.router)
+    app.include_router(segments.router)
     app.include_router(pages.router)
     app.mount("/api/docs/static", StaticFiles(directory=_SWAGGER_STATIC), name="swagger")
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")

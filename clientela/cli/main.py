@@ -30,6 +30,7 @@ from clientela.cli.common import (
 )
 from clientela.cli.privacy import export_app, privacy_app, retention_app
 from clientela.cli.quality import quality_app
+from clientela.cli.segments import segments_app
 from clientela.cli.unify import add_merge_commands, dedupe_app, identities_app
 from clientela.cli.users import users_app
 from clientela.customers import service as customers_service
@@ -80,6 +81,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(backup_app, name="backup")
 app.add_typer(users_app, name="users")
 app.add_typer(analytics_app, name="analytics")
+app.add_typer(segments_app, name="segments")
 app.add_typer(retention_app, name="retention")
 app.add_typer(export_app, name="export")
 

@@ -58,6 +58,7 @@ PERMISSIONS: dict[str, str] = {
     "privacy.holds": "privacy",
     "audit.read": "privacy",
     "exports.audience": "read",
+    "segments.read": "read",
 }
 
 _READ_BASICS = {"customers.read", "attributes.read", "quality.read", "register.read"}
@@ -83,8 +84,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         _READ_BASICS
         | {"customers.write", "consent.read", "consent.write", "dedupe.review", "merges.write"}
     ),
-    "analyst": frozenset(_READ_BASICS | {"imports.read"}),
-    "marketer": frozenset(_READ_BASICS | {"consent.read", "exports.audience"}),
+    "analyst": frozenset(_READ_BASICS | {"imports.read", "segments.read"}),
+    "marketer": frozenset(_READ_BASICS | {"consent.read", "exports.audience", "segments.read"}),
     "viewer": frozenset(_READ_BASICS),
     "integration": frozenset(
         _READ_BASICS
@@ -181,6 +182,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/privacy/holds/{hold_id}/release"): "privacy.holds",
     ("POST", "/api/v1/exports/audience"): "exports.audience",
     ("GET", "/api/v1/audit"): "audit.read",
+    ("POST", "/api/v1/segments/preview"): "segments.read",
     ("GET", "/api/v1/audit/verification"): "audit.read",
 }
 

@@ -46,6 +46,7 @@ from clientela.storage.repositories.privacy import (
     StoreMetaRepository,
     SuppressionRepository,
 )
+from clientela.storage.segments import SegmentRepository
 
 __all__ = ["UnitOfWork"]
 
@@ -86,6 +87,7 @@ class UnitOfWork:
     store_meta: StoreMetaRepository
     erasure: ErasureRepository
     analytics: AnalyticsRepository
+    segments: SegmentRepository
 
     def __init__(
         self,
@@ -170,6 +172,7 @@ class UnitOfWork:
         self.store_meta = StoreMetaRepository(connection)
         self.erasure = ErasureRepository(connection)
         self.analytics = AnalyticsRepository(connection)
+        self.segments = SegmentRepository(connection)
         return self
 
     def __exit__(

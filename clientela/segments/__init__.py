@@ -1,0 +1,1 @@
+"""Segments: rule trees over profiles, scores and activity, counted and previewed in SQL."""

@@ -1,0 +1,447 @@
+"""The segment compiler against a plain Python evaluation of the same tree over the same rows:
+random people (fields, custom attributes, identities, scores, events, orders, consents) and
+random rule trees, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from clientela.attributes.service import define_attribute
+from clientela.domain.attributes import AttributeDefinition, AttributeType, Category, Sensitivity
+from clientela.domain.errors import ValidationFailed
+from clientela.domain.ids import new_id
+from clientela.domain.segments import Aggregate, Consent, Group, Node, Not, Predicate
+from clientela.privacy.register import create_purpose
+from clientela.segments.service import check_definition, count_segment
+from clientela.storage.segments import compile_segment
+from clientela.storage.store import Store
+from tests import factories
+
+AS_OF = date(2026, 6, 30)
+NOON = datetime(2026, 6, 30, 12, tzinfo=UTC)
+COUNTRIES = ["BR", "PT", "US", None]
+WORDS = ["ana", "bruno", "carla", "Dario", "ed", ""]
+EVENT_NAMES = ["Viewed", "Added", "Signed Up"]
+SEGMENTS = ["Champions", "Lost", "Loyal"]
+_serial = itertools.count()
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+days = st.integers(0, 900)
+person = st.fixed_dictionaries(
+    {
+        "country": st.sampled_from(COUNTRIES),
+        "city": st.sampled_from([None, *WORDS]),
+        "household_size": st.none() | st.integers(1, 6),
+        "quality_score": st.none() | st.integers(0, 100),
+        "birth_days": st.none() | st.integers(6000, 30000),
+        "created_days": days,
+        "tier": st.none() | st.sampled_from(["gold", "silver", "Gold"]),
+        "points": st.none() | st.integers(0, 500),
+        "vip": st.none() | st.booleans(),
+        "email": st.booleans(),
+        "phone": st.booleans(),
+        "score": st.none() | st.tuples(st.sampled_from(SEGMENTS), st.integers(1, 5)),
+        "events": st.lists(st.tuples(st.sampled_from(EVENT_NAMES), days), max_size=4),
+        "orders": st.lists(
+            st.tuples(st.integers(100, 90_000), st.sampled_from(["completed", "refunded"]), days),
+            max_size=3,
+        ),
+        "consents": st.lists(
+            st.tuples(
+                st.sampled_from(["news", "ads"]), st.sampled_from(["grant", "withdraw"]), days
+            ),
+            max_size=3,
+        ),
+    }
+)
+
+
+def _store_people(store: Store, people: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    stored = []
+    with store.unit_of_work() as uow:
+        source_id = str(uow.sources.get_by_name("api")["id"])  # type: ignore[index]
+        purpose_ids = uow.purposes.ids_by_key()
+        customers, identities, events, orders, consents, scores = [], [], [], [], [], []
+        for data in people:
+            cid = new_id()
+            n = next(_serial)
+            attributes = {k: data[k] for k in ("tier", "points", "vip") if data[k] is not None}
+            row = {
+                "id": cid,
+                "status": "active",
+                "created_at": NOON - timedelta(days=data["created_days"]),
+                "updated_at": NOON,
+                "version": 1,
+                "country": data["country"],
+                "city": data["city"],
+                "household_size": data["household_size"],
+                "quality_score": data["quality_score"],
+                "birth_date": None
+                if data["birth_days"] is None
+                else AS_OF - timedelta(days=data["birth_days"]),
+                "attributes": attributes,
+            }
+            customers.append(row)
+            for kind, present in (("email", data["email"]), ("phone", data["phone"])):
+                if present:
+                    identities.append(
+                        {
+                            "id": new_id(),
+                            "customer_id": cid,
+                            "kind": kind,
+                            "value": f"{kind}-{n}",
+                            "source_id": source_id,
+                            "verified": False,
+                            "first_seen_at": NOON,
+                            "last_seen_at": NOON,
+                        }
+                    )
+            for name, ago in data["events"]:
+                events.append(
+                    {
+                        "id": new_id(),
+                        "customer_id": cid,
+                        "source_id": source_id,
+                        "message_id": new_id(),
+                        "type": "track",
+                        "name": name,
+                        "properties": {},
+                        "context": {},
+                        "occurred_at": NOON - timedelta(days=ago),
+                        "received_at": NOON,
+                    }
+                )
+            for amount, status, ago in data["orders"]:
+                orders.append(
+                    {
+                        "id": new_id(),
+                        "customer_id": cid,
+                        "source_id": source_id,
+                        "order_id": new_id(),
+                        "status": status,
+                        "occurred_at": NOON - timedelta(days=ago),
+                        "amount_minor": amount,
+                        "refunded_minor": 0,
+                        "currency": "BRL",
+                        "items": [],
+                        "created_at": NOON,
+                        "updated_at": NOON,
+                    }
+                )
+            for k, (purpose, action, ago) in enumerate(data["consents"]):
+                consents.append(
+                    {
+                        "id": new_id(),
+                        "customer_id": cid,
+                        "purpose_id": purpose_ids[purpose],
+                        "action": action,
+                        "mechanism": "opt_in",
+                        "lawful_basis": "consent",
+                        "evidence": {},
+                        "source_id": source_id,
+                        "occurred_at": NOON - timedelta(days=ago),
+                        "recorded_at": NOON + timedelta(seconds=k),
+                    }
+                )
+            if data["score"] is not None:
+                scores.append(
+                    {"customer_id": cid, "rfm_segment": data["score"][0], "rfm_r": data["score"][1]}
+                )
+            stored.append({**data, "row": row})
+        uow.customers.insert_many(customers)
+        uow.identities.insert_many(identities)
+        uow.events.insert_many(events)
+        uow.transactions.insert_many(orders)
+        uow.consents.append_many(consents)
+        uow.analytics.write_scores(scores, ("rfm_segment", "rfm_r"))
+        uow.commit()
+    return stored
+
+
+# --- trees --------------------------------------------------------------------------------------
+
+
+def _leaf() -> st.SearchStrategy[dict[str, Any]]:
+    text_ops = st.sampled_from(["eq", "ne", "contains", "starts_with", "is_empty", "not_empty"])
+    number_ops = st.sampled_from(["eq", "ne", "lt", "lte", "gt", "gte", "is_empty", "not_empty"])
+    date_ops = st.sampled_from(
+        ["eq", "lt", "lte", "gt", "gte", "within_days", "older_than_days", "is_empty"]
+    )
+
+    def condition(field: str, ops: st.SearchStrategy[str], values: st.SearchStrategy[Any]) -> Any:
+        return st.tuples(ops, values).map(
+            lambda pair: (
+                {"field": field, "op": pair[0]}
+                | ({} if pair[0] in ("is_empty", "not_empty") else {"value": pair[1]})
+            )
+        )
+
+    def dated(field: str) -> Any:
+        return st.tuples(date_ops, st.integers(0, 30000)).map(
+            lambda pair: (
+                {"field": field, "op": pair[0]}
+                | (
+                    {}
+                    if pair[0] == "is_empty"
+                    else {
+                        "value": pair[1]
+                        if pair[0] in ("within_days", "older_than_days")
+                        else (AS_OF - timedelta(days=pair[1])).isoformat()
+                    }
+                )
+            )
+        )
+
+    return st.one_of(
+        condition("country", text_ops, st.sampled_from(["BR", "PT", "br"])),
+        st.sampled_from(COUNTRIES[:3]).map(
+            lambda v: {"field": "country", "op": "in", "value": [v, "US"]}
+        ),
+        condition("city", text_ops, st.sampled_from(["an", "ANA", "b", "Dar", ""])),
+        condition("household_size", number_ops, st.integers(0, 7)),
+        condition("quality_score", number_ops, st.integers(0, 100)),
+        st.tuples(st.integers(0, 50), st.integers(0, 100)).map(
+            lambda p: {"field": "quality_score", "op": "between", "value": [p[0], p[1]]}
+        ),
+        dated("birth_date"),
+        dated("created_at"),
+        condition("attributes.tier", text_ops, st.sampled_from(["gold", "GO", "silver"])),
+        condition("attributes.points", number_ops, st.integers(0, 500)),
+        condition("attributes.vip", st.sampled_from(["eq", "is_empty"]), st.booleans()),
+        condition("identity.email", st.sampled_from(["is_empty", "not_empty"]), st.none()),
+        condition("identity.phone", st.sampled_from(["is_empty", "not_empty"]), st.none()),
+        condition("score.rfm_segment", text_ops, st.sampled_from(SEGMENTS)),
+        condition("score.rfm_r", number_ops, st.integers(1, 5)),
+        st.tuples(
+            st.none() | st.sampled_from(EVENT_NAMES),
+            st.none() | st.integers(1, 900),
+            st.sampled_from(["gte", "lt", "eq"]),
+            st.integers(0, 3),
+        ).map(
+            lambda p: {
+                "events": {
+                    k: v for k, v in (("name", p[0]), ("within_days", p[1])) if v is not None
+                },
+                "op": p[2],
+                "value": p[3],
+            }
+        ),
+        st.tuples(
+            st.sampled_from(["count", "sum"]),
+            st.none() | st.integers(1, 900),
+            st.sampled_from(["gte", "lt", "gt"]),
+            st.integers(0, 100_000),
+        ).map(
+            lambda p: {
+                "orders": {"measure": p[0]} | ({} if p[1] is None else {"within_days": p[1]}),
+                "op": p[2],
+                "value": p[3] if p[0] == "sum" else p[3] % 4,
+            }
+        ),
+        st.sampled_from([{"consent": "news"}, {"consent": "ads"}]),
+    )
+
+
+trees = st.recursive(
+    _leaf(),
+    lambda children: st.one_of(
+        st.lists(children, min_size=1, max_size=3).map(lambda c: {"all": c}),
+        st.lists(children, min_size=1, max_size=3).map(lambda c: {"any": c}),
+        children.map(lambda c: {"not": c}),
+    ),
+    max_leaves=6,
+)
+
+
+# --- the plain evaluation -----------------------------------------------------------------------
+
+
+def _day(value: Any) -> date | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).date() if isinstance(value, datetime) else value
+
+
+def _compare(value: Any, op: str, target: Any) -> bool:
+    if value is None:
+        return False
+    return {
+        "eq": lambda: value == target,
+        "ne": lambda: value != target,
+        "lt": lambda: value < target,
+        "lte": lambda: value <= target,
+        "gt": lambda: value > target,
+        "gte": lambda: value >= target,
+        "between": lambda: target[0] <= value <= target[1],
+        "in": lambda: value in target,
+        "not_in": lambda: value not in target,
+    }[op]()
+
+
+def _evaluate(node: Node, p: dict[str, Any]) -> bool:
+    if isinstance(node, Group):
+        results = [_evaluate(child, p) for child in node.children]
+        return all(results) if node.mode == "all" else any(results)
+    if isinstance(node, Not):
+        return not _evaluate(node.child, p)
+    if isinstance(node, Consent):
+        mine = [(c[2], k, c[1]) for k, c in enumerate(p["consents"]) if c[0] == node.purpose]
+        if not mine:
+            return False
+        # latest by occurred_at (older = more days ago), then by recording order
+        latest = max(mine, key=lambda m: (-m[0], m[1]))
+        return latest[2] == "grant"
+    if isinstance(node, Aggregate):
+        return _compare(_aggregate(node, p), node.op, node.value)
+    assert isinstance(node, Predicate)
+    if node.source == "identity":
+        present = p[node.name]
+        return present if node.op == "not_empty" else not present
+    if node.source == "score":
+        score = p["score"]
+        value = None if score is None else (score[0] if node.name == "rfm_segment" else score[1])
+    elif node.source == "attribute":
+        value = p[node.name]
+    else:
+        value = p["row"][node.name]
+    if node.kind == "date":
+        value = _day(value)
+        if node.op == "is_empty":
+            return value is None
+        if node.op == "not_empty":
+            return value is not None
+        if node.op == "within_days":
+            return value is not None and value >= AS_OF - timedelta(days=node.value)
+        if node.op == "older_than_days":
+            return value is not None and value < AS_OF - timedelta(days=node.value)
+        return _compare(value, node.op, node.value)
+    if node.op == "is_empty":
+        return value is None or value == ""
+    if node.op == "not_empty":
+        return value is not None and value != ""
+    if node.op == "contains":
+        return value is not None and node.value.lower() in value.lower()
+    if node.op == "starts_with":
+        return value is not None and value.lower().startswith(node.value.lower())
+    return _compare(value, node.op, node.value)
+
+
+def _aggregate(node: Aggregate, p: dict[str, Any]) -> float:
+    def recent(ago: int) -> bool:
+        return node.within_days is None or (
+            ago <= node.within_days
+            and (
+                NOON - timedelta(days=ago)
+                >= datetime.combine(
+                    AS_OF - timedelta(days=node.within_days), datetime.min.time(), UTC
+                )
+            )
+        )
+
+    if node.over == "events":
+        return sum(
+            1
+            for name, ago in p["events"]
+            if (node.name is None or name == node.name) and recent(ago)
+        )
+    kept = [
+        (amount, ago)
+        for amount, status, ago in p["orders"]
+        if status == "completed" and recent(ago)
+    ]
+    return len(kept) if node.measure == "count" else sum(amount for amount, _ in kept)
+
+
+# --- the test -----------------------------------------------------------------------------------
+
+
+def _prepare(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        for key in ("news", "ads"):
+            create_purpose(
+                uow,
+                {
+                    "key": key,
+                    "name": key,
+                    "lawful_basis": "consent",
+                    "data_categories": ["personal"],
+                    "retention_days": 365,
+                },
+                actor=factories.actor(),
+            )
+        for key, kind in (
+            ("tier", AttributeType.STRING),
+            ("points", AttributeType.INTEGER),
+            ("vip", AttributeType.BOOLEAN),
+        ):
+            define_attribute(
+                uow,
+                AttributeDefinition(
+                    key=key,
+                    type=kind,
+                    category=Category.BEHAVIOURAL,
+                    sensitivity=Sensitivity.PERSONAL,
+                ),
+                actor=factories.actor(),
+            )
+        uow.commit()
+
+
+def test_sql_equals_the_plain_evaluation(store: Store) -> None:
+    _prepare(store)
+
+    @given(people=st.lists(person, min_size=1, max_size=8), tree=trees)
+    @settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        database=None,
+    )
+    def check(people: list[dict[str, Any]], tree: dict[str, Any]) -> None:
+        stored = _store_people(store, people)
+        ids = [p["row"]["id"] for p in stored]
+        with store.unit_of_work(write=False) as uow:
+            node = check_definition(uow, tree)
+            selected = set(uow.segments.ids(compile_segment(node, as_of=AS_OF), within=ids))
+            assert count_segment(uow, tree, as_of=AS_OF, within=ids) == len(selected)
+        expected = {p["row"]["id"] for p in stored if _evaluate(node, p)}
+        assert selected == expected, tree
+
+    check()
+
+
+@pytest.mark.parametrize(
+    ("tree", "path"),
+    [
+        (
+            {
+                "all": [
+                    {"field": "country", "op": "eq", "value": "BR"},
+                    {"field": "nope", "op": "eq"},
+                ]
+            },
+            "definition.all[1].field",
+        ),
+        (
+            {"any": [{"not": {"field": "quality_score", "op": "contains", "value": "x"}}]},
+            "definition.any[0].not.op",
+        ),
+        ({"field": "birth_date", "op": "gt", "value": "yesterday"}, "definition.value"),
+        ({"orders": {"measure": "max"}, "op": "gt", "value": 1}, "definition.orders.measure"),
+        ({"consent": "unknown"}, "definition.consent"),
+        ({"all": []}, "definition"),
+    ],
+)
+def test_errors_name_the_node(store: Store, tree: dict[str, Any], path: str) -> None:
+    _prepare(store)
+    with store.unit_of_work(write=False) as uow, pytest.raises(ValidationFailed) as caught:
+        check_definition(uow, tree)
+    assert caught.value.errors[0].field == path
