@@ -15,10 +15,7 @@ import hashlib
 import json
 import os
 import secrets
-import shutil
-import sqlite3
 import struct
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,10 +26,11 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from clientela.domain.actor import Actor, utcnow
-from clientela.domain.errors import ClientelaError, Conflict, StoreNotReady
+from clientela.domain.errors import ClientelaError, Conflict
 from clientela.privacy import journal
 from clientela.security.keyring import Keyring
 from clientela.settings import Settings
+from clientela.storage import snapshots
 from clientela.storage.store import Store
 
 __all__ = ["BackupInfo", "BackupInvalid", "create_backup", "restore_backup", "verify_backup"]
@@ -74,9 +72,9 @@ def create_backup(store: Store, path: Path) -> BackupInfo:
     with tempfile.TemporaryDirectory(prefix="clientela-backup-") as work:
         snapshot = Path(work) / "snapshot"
         if store.dialect == "sqlite":
-            _sqlite_snapshot(store, snapshot)
+            snapshots.sqlite_snapshot(store, snapshot)
         else:
-            _pg_dump(store, snapshot)
+            snapshots.pg_dump(store, snapshot)
         digest, size = _digest(snapshot)
         header = {
             "format": FORMAT,
@@ -130,9 +128,9 @@ def restore_backup(
                 target.write(plain)
         _check_totals(header, digest.hexdigest(), size)
         if header["dialect"] == "sqlite":
-            _replace_sqlite(snapshot, settings.data_dir / "clientela.db")
+            snapshots.replace_sqlite(snapshot, settings.data_dir / "clientela.db")
         else:
-            _pg_restore(settings.store_url, snapshot)
+            snapshots.pg_restore(settings.store_url, snapshot)
     store = Store(settings.store_url, keyring=keyring)
     try:
         store.upgrade()
@@ -301,77 +299,3 @@ def _digest(path: Path) -> tuple[str, int]:
             digest.update(block)
             size += len(block)
     return digest.hexdigest(), size
-
-
-# --- engines ------------------------------------------------------------------------------------
-
-
-def _sqlite_snapshot(store: Store, target: Path) -> None:
-    raw = store.engine.raw_connection()
-    try:
-        source = raw.driver_connection
-        assert isinstance(source, sqlite3.Connection)
-        destination = sqlite3.connect(target)
-        try:
-            source.backup(destination)  # a consistent copy while others read and write
-        finally:
-            destination.close()
-    finally:
-        raw.close()
-
-
-def _replace_sqlite(snapshot: Path, database: Path) -> None:
-    check = sqlite3.connect(snapshot)
-    try:
-        if check.execute("PRAGMA integrity_check").fetchone() != ("ok",):
-            raise BackupInvalid("The snapshot in the backup is not a sound SQLite database.")
-    finally:
-        check.close()
-    for suffix in ("-wal", "-shm"):
-        Path(str(database) + suffix).unlink(missing_ok=True)
-    os.replace(snapshot, database)
-
-
-def _pg_bin(name: str) -> str:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
-    if not candidates:
-        raise StoreNotReady(f"{name} is needed for PostgreSQL backups (package postgresql-client).")
-    return str(candidates[-1])
-
-
-def _libpq_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def _pg_dump(store: Store, target: Path) -> None:
-    url = _libpq_url(store.engine.url.render_as_string(hide_password=False))
-    _run([_pg_bin("pg_dump"), "--format=custom", "--no-owner", "--file", str(target), url])
-
-
-def _pg_restore(store_url: str, snapshot: Path) -> None:
-    url = _libpq_url(store_url)
-    _run(
-        [
-            _pg_bin("pg_restore"),
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--single-transaction",
-            "--dbname",
-            url,
-            str(snapshot),
-        ]
-    )
-
-
-def _run(command: list[str]) -> None:
-    # The command is built here from fixed arguments and the configured store URL.
-    result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
-    if result.returncode != 0:
-        # The message names the tool and its complaint; the URL (with a password) is not shown.
-        raise StoreNotReady(f"{Path(command[0]).name} failed: {result.stderr.strip()[-400:]}")
