@@ -17,10 +17,41 @@ segments_app = typer.Typer(help="Segments: rule trees over profiles, scores and 
 @segments_app.command("count")
 @handle_errors
 def segments_count(
-    definition: Annotated[Path, typer.Option(help="A JSON file with the rule tree")],
+    definition: Annotated[Path | None, typer.Option(help="A JSON file with the rule tree")] = None,
+    text: Annotated[
+        str | None, typer.Option(help="The text form, e.g. 'country = \"BR\" and order_count > 1'")
+    ] = None,
 ) -> None:
     """Print how many active customers the definition selects."""
+    from clientela.domain.segment_text import from_text
     from clientela.segments.service import count_segment
+
+    if (definition is None) == (text is None):
+        raise ValidationFailed(
+            "Give the definition one way.",
+            errors=[FieldError("--definition/--text", "exactly one of them")],
+        )
+    if text is not None:
+        tree = from_text(text)
+    else:
+        assert definition is not None
+        try:
+            tree = json.loads(definition.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValidationFailed(
+                "The definition cannot be read.", errors=[FieldError("--definition", str(exc))]
+            ) from None
+    with open_store() as store, store.unit_of_work(write=False) as uow:
+        print_plain(str(count_segment(uow, tree)))
+
+
+@segments_app.command("text")
+@handle_errors
+def segments_text(
+    definition: Annotated[Path, typer.Option(help="A JSON file with the rule tree")],
+) -> None:
+    """Print the readable text form of a JSON definition."""
+    from clientela.domain.segment_text import to_text
 
     try:
         tree = json.loads(definition.read_text(encoding="utf-8"))
@@ -28,5 +59,4 @@ def segments_count(
         raise ValidationFailed(
             "The definition cannot be read.", errors=[FieldError("--definition", str(exc))]
         ) from None
-    with open_store() as store, store.unit_of_work(write=False) as uow:
-        print_plain(str(count_segment(uow, tree)))
+    print_plain(to_text(tree))

@@ -45,7 +45,25 @@ def test_segments_count_from_a_file(cli: CliRunner, tmp_path: Path) -> None:
     total = cli.invoke(app, ["segments", "count", "--definition", str(everyone)])
     assert counted.exit_code == 0, counted.output
     assert 0 < int(counted.stdout) < int(total.stdout)
+    as_text = cli.invoke(app, ["segments", "text", "--definition", str(definition)])
+    assert as_text.stdout.strip() == 'country = "BR"'
+    by_text = cli.invoke(app, ["segments", "count", "--text", 'country = "BR"'])
+    assert by_text.stdout == counted.stdout
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     refused = cli.invoke(app, ["segments", "count", "--definition", str(broken)])
     assert refused.exit_code == 1
+
+
+def test_the_text_form_in_the_api_and_cli(api: Any, store: Store, settings: Settings) -> None:
+    factories.stored_customer(store, settings, city="Olinda")
+    answer = api.post(
+        "/api/v1/segments/preview", json={"text": 'city = "Olinda" and not identity.phone is empty'}
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["count"] == 1
+    broken = api.post("/api/v1/segments/preview", json={"text": 'city = "Olinda" and'})
+    assert broken.status_code == 422
+    assert broken.json()["errors"][0]["field"] == "text[19]"
+    both = api.post("/api/v1/segments/preview", json={"text": "a = 1", "definition": {}})
+    assert both.status_code == 422
