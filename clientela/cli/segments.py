@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -35,12 +35,7 @@ def segments_count(
         tree = from_text(text)
     else:
         assert definition is not None
-        try:
-            tree = json.loads(definition.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ValidationFailed(
-                "The definition cannot be read.", errors=[FieldError("--definition", str(exc))]
-            ) from None
+        tree = _read_tree(definition)
     with open_store() as store, store.unit_of_work(write=False) as uow:
         print_plain(str(count_segment(uow, tree)))
 
@@ -53,10 +48,13 @@ def segments_text(
     """Print the readable text form of a JSON definition."""
     from clientela.domain.segment_text import to_text
 
+    print_plain(to_text(_read_tree(definition)))
+
+
+def _read_tree(path: Path) -> Any:
     try:
-        tree = json.loads(definition.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ValidationFailed(
             "The definition cannot be read.", errors=[FieldError("--definition", str(exc))]
         ) from None
-    print_plain(to_text(tree))
