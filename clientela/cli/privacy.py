@@ -316,6 +316,18 @@ def request_verify(
     console.print(message)
 
 
+@request_app.command("acknowledge")
+@handle_errors
+def request_acknowledge(request_id: Annotated[str, typer.Argument()]) -> None:
+    """Record that receipt was confirmed to the person (CCPA: within 10 business days)."""
+    from clientela.privacy.requests import acknowledge
+
+    with open_store() as store, store.unit_of_work() as uow:
+        acknowledge(uow, request_id, actor=Actor.cli())
+        uow.commit()
+    console.print("Receipt confirmed.")
+
+
 @request_app.command("extend")
 @handle_errors
 def request_extend(

@@ -305,7 +305,3 @@ def _public(row: Mapping[str, Any]) -> dict[str, Any]:
         "occurred_at": row["occurred_at"],
         "recorded_at": row["recorded_at"],
     }
-
-
-def reasons(check: AudienceCheck) -> dict[str, int]:
-    return dict(sorted(check.excluded.items()))

@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -87,7 +86,3 @@ def read(data_dir: Path, keyring: Keyring) -> list[ErasureTombstone]:
             )
         )
     return tombstones
-
-
-def profiles_of(tombstones: Sequence[ErasureTombstone]) -> set[str]:
-    return {profile for tombstone in tombstones for profile in tombstone.profiles}

@@ -46,6 +46,7 @@ from clientela.storage.store import Store
 from clientela.storage.uow import UnitOfWork
 
 __all__ = [
+    "acknowledge",
     "attest",
     "confirm_code",
     "create_request",

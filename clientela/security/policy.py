@@ -168,6 +168,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/privacy/requests/{request_id}/send-code"): "privacy.requests",
     ("POST", "/api/v1/privacy/requests/{request_id}/verify"): "privacy.requests",
     ("POST", "/api/v1/privacy/requests/{request_id}/attest"): "privacy.requests",
+    ("POST", "/api/v1/privacy/requests/{request_id}/acknowledge"): "privacy.requests",
     ("POST", "/api/v1/privacy/requests/{request_id}/extend"): "privacy.requests",
     ("POST", "/api/v1/privacy/requests/{request_id}/deny"): "privacy.requests",
     ("POST", "/api/v1/privacy/requests/{request_id}/run"): "privacy.requests",

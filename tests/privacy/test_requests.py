@@ -79,6 +79,11 @@ def test_ccpa_receipt_confirmation_and_one_extension(store: Store, settings: Set
         created = _create(store, settings, "erasure", "CCPA", person["email"])
     assert created["acknowledge_by"] == date(2026, 12, 1)
     assert created["respond_by"] == date(2026, 12, 28)
+    with store.unit_of_work() as uow:
+        acknowledged = requests.acknowledge(uow, created["id"], actor=ACTOR)
+        uow.commit()
+    assert acknowledged["acknowledged_at"] is not None
+    assert acknowledged["steps"][-1]["action"] == "acknowledged"
     with (
         time_machine.travel(datetime(2026, 12, 20, 12, tzinfo=UTC), tick=False),
         store.unit_of_work() as uow,

@@ -515,6 +515,16 @@ async def attest(request_id: Id, body: NoteIn, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.post(
+    "/api/v1/privacy/requests/{request_id}/acknowledge",
+    response_model=PrivacyRequest,
+    summary="Record that receipt was confirmed to the person",
+    responses=_STEP_RESPONSES,
+)
+async def acknowledge(request_id: Id, ctx: Ctx) -> dict[str, Any]:
+    return await ctx.write(lambda uow, actor: requests.acknowledge(uow, request_id, actor=actor))
+
+
+@router.post(
     "/api/v1/privacy/requests/{request_id}/extend",
     response_model=PrivacyRequest,
     summary="Extend the deadline, with the notice sent",

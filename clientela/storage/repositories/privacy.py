@@ -220,14 +220,6 @@ class DestructionRepository(Repository):
         )
         return [dict(row) for row in rows.mappings()]
 
-    def since(self, when: datetime) -> list[dict[str, Any]]:
-        rows = self.connection.execute(
-            select(destruction_records)
-            .where(destruction_records.c.occurred_at >= when)
-            .order_by(destruction_records.c.occurred_at)
-        )
-        return [dict(row) for row in rows.mappings()]
-
 
 class RestrictionRepository(Repository):
     def add(self, row: Mapping[str, Any]) -> None:
