@@ -13,7 +13,7 @@ from clientela.cli.common import settings as current_settings
 from clientela.cli.common import to_json as to_json_text
 from clientela.domain.errors import FieldError, ValidationFailed
 
-analytics_app = typer.Typer(help="Customer analytics: RFM, lifetime value.")
+analytics_app = typer.Typer(help="Customer analytics: RFM, lifetime value, churn, cohorts.")
 clv_app = typer.Typer(help="Lifetime value: BG/NBD and Gamma-Gamma.")
 analytics_app.add_typer(clv_app, name="clv")
 
@@ -108,3 +108,48 @@ def rfm(
         table.add_row(name, str(count))
     console.print(f"{result['customers']} customers scored as of {result['as_of']}")
     console.print(table)
+
+
+@analytics_app.command("cohorts")
+@handle_errors
+def cohorts(
+    until: Annotated[
+        str | None, typer.Option(help="Last day of the observation (YYYY-MM-DD); default today")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="json or table")] = "table",
+) -> None:
+    """Retention and revenue by first-order month."""
+    from clientela.analytics.cohorts import cohort_matrix
+
+    with open_store() as store, store.unit_of_work(write=False) as uow:
+        result = cohort_matrix(
+            uow, until=_day(until), minor_per_major=10 ** current_settings().currency_exponent
+        )
+    if fmt == "json":
+        print_plain(to_json_text(result))
+        return
+    width = max((len(c["retention"]) for c in result["cohorts"]), default=0)
+    table = Table("cohort", "customers", *[f"m{k}" for k in range(min(width, 13))])
+    for cohort in result["cohorts"]:
+        cells = [f"{share:.0%}" for share in cohort["retention"][:13]]
+        table.add_row(cohort["cohort"], str(cohort["customers"]), *cells)
+    console.print(table)
+
+
+@analytics_app.command("churn")
+@handle_errors
+def churn(
+    as_of: Annotated[str | None, typer.Option(help="Score as of this day (YYYY-MM-DD)")] = None,
+    horizon: Annotated[int, typer.Option(help="Churned = no order within this many days")] = 90,
+) -> None:
+    """Check the churn model on the last complete window (ROC AUC, calibration), then store
+    every customer's risk and its top reasons."""
+    from clientela.analytics.churn import score_churn
+
+    moment = parse_moment(as_of, "--as-of")
+    with open_store() as store, store.unit_of_work() as uow:
+        result = score_churn(
+            uow, as_of=None if moment is None else moment.date(), horizon_days=horizon
+        )
+        uow.commit()
+    print_plain(to_json_text(result))

@@ -683,5 +683,8 @@ customer_scores = Table(
     Column("clv_value", Float),
     Column("clv_horizon", String(20)),
     Column("clv_as_of", Date),
+    Column("churn_score", Float),
+    Column("churn_reasons", JSONType),
+    Column("churn_as_of", Date),
 )
 Index("ix_customer_scores_rfm_segment", customer_scores.c.rfm_segment)

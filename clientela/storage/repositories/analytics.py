@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 
 from clientela.storage.repositories._base import Repository
-from clientela.storage.tables import customer_scores, customers, transactions
+from clientela.storage.tables import customer_scores, customers, events, transactions
 
 _KEPT = ("completed", "partially_refunded")
 
@@ -37,6 +37,91 @@ class AnalyticsRepository(Repository):
             (str(row[0]), row[1], int(row[2]), int(row[3] or 0))
             for row in self.connection.execute(query).all()
         ]
+
+    def monthly_orders(self, cutoff: datetime) -> list[tuple[str, datetime, int]]:
+        """(customer id, time, net amount) of every kept order of active customers before
+        ``cutoff``, by customer and time (cohorts are built from these)."""
+        query = (
+            select(
+                transactions.c.customer_id,
+                transactions.c.occurred_at,
+                transactions.c.amount_minor - transactions.c.refunded_minor,
+            )
+            .join(customers, customers.c.id == transactions.c.customer_id)
+            .where(
+                transactions.c.occurred_at < cutoff,
+                transactions.c.status.in_(_KEPT),
+                customers.c.status == "active",
+            )
+            .order_by(transactions.c.customer_id, transactions.c.occurred_at)
+        )
+        return [
+            (str(row[0]), row[1], int(row[2] or 0)) for row in self.connection.execute(query).all()
+        ]
+
+    def activity_features(
+        self, cutoff: datetime
+    ) -> list[tuple[str, datetime, datetime, int, int, int, datetime | None, str | None]]:
+        """Per active customer with kept orders before ``cutoff``: first and last order, orders,
+        net revenue (minor units), events in the 90 days before, last event, preferred channel."""
+        kept = (
+            select(
+                transactions.c.customer_id.label("customer_id"),
+                func.min(transactions.c.occurred_at).label("first"),
+                func.max(transactions.c.occurred_at).label("last"),
+                func.count().label("orders"),
+                func.sum(transactions.c.amount_minor - transactions.c.refunded_minor).label(
+                    "revenue"
+                ),
+            )
+            .where(transactions.c.occurred_at < cutoff, transactions.c.status.in_(_KEPT))
+            .group_by(transactions.c.customer_id)
+            .subquery()
+        )
+        recent = (
+            select(
+                events.c.customer_id.label("customer_id"),
+                func.count().label("events"),
+                func.max(events.c.occurred_at).label("last_event"),
+            )
+            .where(
+                events.c.occurred_at < cutoff,
+                events.c.occurred_at >= cutoff - timedelta(days=90),
+            )
+            .group_by(events.c.customer_id)
+            .subquery()
+        )
+        query = (
+            select(
+                kept.c.customer_id,
+                kept.c.first,
+                kept.c.last,
+                kept.c.orders,
+                kept.c.revenue,
+                func.coalesce(recent.c.events, 0),
+                recent.c.last_event,
+                customers.c.preferred_channel,
+            )
+            .join(customers, customers.c.id == kept.c.customer_id)
+            .outerjoin(recent, recent.c.customer_id == kept.c.customer_id)
+            .where(customers.c.status == "active")
+        )
+        return [
+            (str(r[0]), r[1], r[2], int(r[3]), int(r[4] or 0), int(r[5]), r[6], r[7])
+            for r in self.connection.execute(query).all()
+        ]
+
+    def buyers_between(self, start: datetime, end: datetime) -> set[str]:
+        rows = self.connection.execute(
+            select(transactions.c.customer_id)
+            .where(
+                transactions.c.occurred_at >= start,
+                transactions.c.occurred_at < end,
+                transactions.c.status.in_(_KEPT),
+            )
+            .distinct()
+        )
+        return {str(row[0]) for row in rows.all()}
 
     def clear(self, columns: Sequence[str]) -> None:
         self.connection.execute(update(customer_scores).values(dict.fromkeys(columns)))
