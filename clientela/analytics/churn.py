@@ -165,7 +165,6 @@ def score_churn(
     rows = [now[i] for i in ids]
     scores = model.scores(rows)
     reasons = model.reasons(rows)
-    uow.analytics.clear(CHURN_COLUMNS)
     written = [
         {
             "customer_id": i,
@@ -175,8 +174,7 @@ def score_churn(
         }
         for i, s, r in zip(ids, scores, reasons, strict=True)
     ]
-    for start in range(0, len(written), 5_000):
-        uow.analytics.write_scores(written[start : start + 5_000], CHURN_COLUMNS)
+    uow.analytics.replace_scores(written, CHURN_COLUMNS)
     return {
         "as_of": as_of.isoformat(),
         "horizon_days": horizon_days,

@@ -185,9 +185,7 @@ def score_clv(
         }
         for i, customer_id in enumerate(summary.customer_ids)
     ]
-    uow.analytics.clear(CLV_COLUMNS)
-    for start in range(0, len(rows), 5_000):
-        uow.analytics.write_scores(rows[start : start + 5_000], CLV_COLUMNS)
+    uow.analytics.replace_scores(rows, CLV_COLUMNS)
     return {
         "until": until.isoformat(),
         "horizon": label,

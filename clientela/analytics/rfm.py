@@ -33,8 +33,8 @@ def compute_rfm(uow: UnitOfWork, *, as_of: date | None = None) -> dict[str, Any]
     as_of = as_of or utcnow().date()
     cutoff = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=UTC)
     rows = uow.analytics.rfm_aggregate(cutoff)
-    uow.analytics.clear(RFM_COLUMNS)
     if not rows:
+        uow.analytics.replace_scores([], RFM_COLUMNS)
         return {"as_of": as_of.isoformat(), "customers": 0, "segments": {}}
     recency = np.array([(as_of - last.date()).days for _, last, _, _ in rows], dtype=np.float64)
     frequency = np.array([orders for _, _, orders, _ in rows], dtype=np.float64)
@@ -54,8 +54,7 @@ def compute_rfm(uow: UnitOfWork, *, as_of: date | None = None) -> dict[str, Any]
         }
         for i, (customer_id, _, _, _) in enumerate(rows)
     ]
-    for start in range(0, len(scored), 5_000):
-        uow.analytics.write_scores(scored[start : start + 5_000], RFM_COLUMNS)
+    uow.analytics.replace_scores(scored, RFM_COLUMNS)
     counts = Counter(row["rfm_segment"] for row in scored)
     return {
         "as_of": as_of.isoformat(),

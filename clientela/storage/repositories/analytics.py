@@ -123,8 +123,13 @@ class AnalyticsRepository(Repository):
         )
         return {str(row[0]) for row in rows.all()}
 
-    def clear(self, columns: Sequence[str]) -> None:
+    def replace_scores(
+        self, rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, batch: int = 5_000
+    ) -> None:
+        """One analysis's columns for everyone: emptied, then set for ``rows``."""
         self.connection.execute(update(customer_scores).values(dict.fromkeys(columns)))
+        for start in range(0, len(rows), batch):
+            self.write_scores(rows[start : start + batch], columns)
 
     def write_scores(self, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
         """Set ``columns`` for each row's customer (rows created as needed)."""
