@@ -25,7 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
-from clientela.domain.actor import utcnow
+from clientela.analytics.days import analysis_day
 from clientela.domain.errors import FieldError, ValidationFailed
 from clientela.storage.uow import UnitOfWork
 
@@ -136,7 +136,7 @@ def score_churn(
     uow: UnitOfWork, *, as_of: date | None = None, horizon_days: int = 90
 ) -> dict[str, Any]:
     """Check the model on the last complete window, retrain on it, score everyone now."""
-    as_of = as_of or utcnow().date()
+    as_of = analysis_day(as_of, "as_of")
     if not 7 <= horizon_days <= 730:
         raise ValidationFailed(
             "The horizon is out of range.",

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from clientela.domain.actor import utcnow
+from clientela.analytics.days import analysis_day
 from clientela.domain.clv import (
     BgNbd,
     GammaGamma,
@@ -102,7 +102,7 @@ def fit_clv(
     unit: TimeUnit = "week",
 ) -> dict[str, Any]:
     """Fit both models on the orders up to the day ``until`` (default: today, UTC)."""
-    until = until or utcnow().date()
+    until = analysis_day(until, "until")
     summary = _summary(uow, settings, until, unit)
     purchases, spend = _fit(summary)
     return {
@@ -165,7 +165,7 @@ def score_clv(
             "The horizon is out of range.",
             errors=[FieldError("horizon", "between 0 and 520 time units", "out_of_range")],
         )
-    until = until or utcnow().date()
+    until = analysis_day(until, "until")
     summary = _summary(uow, settings, until, unit)
     purchases, spend = _fit(summary)
     expected = expected_purchases(

@@ -10,7 +10,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from clientela.domain.actor import utcnow
+from clientela.analytics.days import analysis_day
 from clientela.storage.uow import UnitOfWork
 
 __all__ = ["cohort_matrix"]
@@ -28,7 +28,7 @@ def _index(start: tuple[int, int], month: tuple[int, int]) -> int:
 def cohort_matrix(
     uow: UnitOfWork, *, until: date | None = None, minor_per_major: int = 100
 ) -> dict[str, Any]:
-    until = until or utcnow().date()
+    until = analysis_day(until, "until")
     cutoff = datetime.combine(until + timedelta(days=1), time(0), tzinfo=UTC)
     first: dict[str, tuple[int, int]] = {}
     active: dict[tuple[int, int], dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from clientela.domain.actor import utcnow
+from clientela.analytics.days import analysis_day
 from clientela.domain.rfm import SEGMENTS, quintile_scores, segment_of
 from clientela.storage.uow import UnitOfWork
 
@@ -30,7 +30,7 @@ RFM_COLUMNS = (
 def compute_rfm(uow: UnitOfWork, *, as_of: date | None = None) -> dict[str, Any]:
     """Score every active customer with orders up to the day ``as_of``; returns the
     distribution of groups and the score boundaries."""
-    as_of = as_of or utcnow().date()
+    as_of = analysis_day(as_of, "as_of")
     cutoff = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=UTC)
     rows = uow.analytics.rfm_aggregate(cutoff)
     if not rows:

@@ -18,6 +18,7 @@ from clientela import __version__
 from clientela.api.middleware import RequestIdMiddleware
 from clientela.api.problems import Problem, install_problem_handlers
 from clientela.api.routes import (
+    analytics,
     attributes,
     audit,
     auth,
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(audit.router)
     app.include_router(auth.router)
     app.include_router(segments.router)
+    app.include_router(analytics.router)
     app.include_router(pages.router)
     app.mount("/api/docs/static", StaticFiles(directory=_SWAGGER_STATIC), name="swagger")
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")

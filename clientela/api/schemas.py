@@ -37,6 +37,24 @@ def _utc_if_naive(value: datetime) -> datetime:
 #: A date-time filter: ISO 8601 only; without an offset it is read as UTC.
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_utc_if_naive)]
 
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _day_only(value: Any) -> Any:
+    if not isinstance(value, str) or not _ISO_DAY.match(value.strip()):
+        raise ValueError("must be a date such as 2026-01-31")
+    return value
+
+
+def _plausible_day(value: date) -> date:
+    if not date(1900, 1, 1) <= value <= date(2200, 12, 31):
+        raise ValueError("must be between 1900-01-01 and 2200-12-31")
+    return value
+
+
+#: A day: YYYY-MM-DD only (no Unix times), between 1900 and 2200.
+IsoDay = Annotated[date, BeforeValidator(_day_only), AfterValidator(_plausible_day)]
+
 Name = Annotated[StrictStr, Field(max_length=100)]
 Text200 = Annotated[StrictStr, Field(max_length=200)]
 Tag = Annotated[StrictStr, Field(max_length=50)]

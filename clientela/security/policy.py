@@ -59,9 +59,17 @@ PERMISSIONS: dict[str, str] = {
     "audit.read": "privacy",
     "exports.audience": "read",
     "segments.read": "read",
+    "analytics.read": "read",
+    "analytics.run": "write",
 }
 
-_READ_BASICS = {"customers.read", "attributes.read", "quality.read", "register.read"}
+_READ_BASICS = {
+    "customers.read",
+    "attributes.read",
+    "quality.read",
+    "register.read",
+    "analytics.read",
+}
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
     "dpo": frozenset(
@@ -84,7 +92,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         _READ_BASICS
         | {"customers.write", "consent.read", "consent.write", "dedupe.review", "merges.write"}
     ),
-    "analyst": frozenset(_READ_BASICS | {"imports.read", "segments.read"}),
+    "analyst": frozenset(_READ_BASICS | {"imports.read", "segments.read", "analytics.run"}),
     "marketer": frozenset(_READ_BASICS | {"consent.read", "exports.audience", "segments.read"}),
     "viewer": frozenset(_READ_BASICS),
     "integration": frozenset(
@@ -184,6 +192,12 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/exports/audience"): "exports.audience",
     ("GET", "/api/v1/audit"): "audit.read",
     ("POST", "/api/v1/segments/preview"): "segments.read",
+    ("POST", "/api/v1/analytics/rfm"): "analytics.run",
+    ("POST", "/api/v1/analytics/clv/fit"): "analytics.read",
+    ("POST", "/api/v1/analytics/clv/scores"): "analytics.run",
+    ("POST", "/api/v1/analytics/churn"): "analytics.run",
+    ("GET", "/api/v1/analytics/cohorts"): "analytics.read",
+    ("GET", "/api/v1/customers/{customer_id}/scores"): "analytics.read",
     ("GET", "/api/v1/audit/verification"): "audit.read",
 }
 

@@ -59,3 +59,21 @@ def test_retention_and_revenue_by_first_month(store: Store, settings: Settings) 
     assert february["cohort"] == "2026-02"
     assert february["retention"] == [1.0, 1.0]
     assert february["revenue"] == [9.0, 1.0]
+
+
+def test_days_out_of_range_are_refused(store: Store) -> None:
+    import pytest
+
+    from clientela.analytics.churn import score_churn
+    from clientela.analytics.rfm import compute_rfm
+    from clientela.domain.errors import ValidationFailed
+
+    with store.unit_of_work() as uow:
+        for call, field in (
+            (lambda: cohort_matrix(uow, until=date(1, 1, 1)), "until"),
+            (lambda: compute_rfm(uow, as_of=date(9999, 1, 1)), "as_of"),
+            (lambda: score_churn(uow, as_of=date(1, 1, 1)), "as_of"),
+        ):
+            with pytest.raises(ValidationFailed) as caught:
+                call()
+            assert caught.value.errors[0].field == field
