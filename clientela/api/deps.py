@@ -9,7 +9,6 @@ wait for the write lock, always go to the thread pool.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,7 +21,7 @@ from clientela.domain.actor import Actor
 from clientela.domain.errors import Forbidden, Unauthorized
 from clientela.security import policy
 from clientela.security.apikeys import authenticate
-from clientela.security.users import session_actor
+from clientela.security.users import check_csrf, session_actor
 from clientela.settings import Settings
 from clientela.storage.store import Store
 from clientela.storage.uow import UnitOfWork
@@ -169,10 +168,8 @@ async def _session_context(
     ip = request.client.host if request.client else None
     with store.unit_of_work(write=False) as uow:
         actor, session = session_actor(uow, token, ip=ip, request_id=request_id)
-        if request.method not in _SAFE_METHODS and not hmac.compare_digest(
-            request.headers.get("x-csrf-token", ""), str(session["csrf_token"])
-        ):
-            raise Forbidden("The X-CSRF-Token header is missing or wrong.")
+        if request.method not in _SAFE_METHODS:
+            check_csrf(session, request.headers.get("x-csrf-token"))
         policy.check(actor, permission)
         yield RequestContext(store=store, settings=settings, actor=actor, read_uow=uow)
 

@@ -416,10 +416,17 @@ def _profile(uow: UnitOfWork, customer_id: str, settings: Settings) -> dict[str,
 
 def shown_to(uow: UnitOfWork, actor: Actor, profile: dict[str, Any]) -> dict[str, Any]:
     """The profile as the actor's role may see it (``security/policy.py``)."""
-    if actor.role in UNMASKED_ROLES:
-        return profile
+    return shown_all(uow, actor, [profile])[0]
+
+
+def shown_all(
+    uow: UnitOfWork, actor: Actor, profiles: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Many profiles masked for the actor's role, reading the attribute registry once."""
+    if actor.role in UNMASKED_ROLES or not profiles:
+        return profiles
     sensitivities = {d.key: str(d.sensitivity) for d in list_attributes(uow)}
-    return mask_profile(profile, actor.role, sensitivities)
+    return [mask_profile(profile, actor.role, sensitivities) for profile in profiles]
 
 
 def count_active(uow: UnitOfWork) -> int:
@@ -491,7 +498,7 @@ def search_customers(
         [row["id"] for row in rows],
         ["full_name", "email", "phone", "city", "country"],
     )
-    return [shown_to(uow, actor, result) for result in results]
+    return shown_all(uow, actor, results)
 
 
 def _identity_kinds_for(text: str) -> list[str]:
@@ -546,7 +553,7 @@ def list_customers(
         [row["id"] for row in rows],
         sorted({f for profile in data for f in personal_fields_present(profile)}),
     )
-    data = [shown_to(uow, actor, profile) for profile in data]
+    data = shown_all(uow, actor, data)
     return Page(data, encode_cursor(rows[-1]["id"]) if more and rows else None)
 
 

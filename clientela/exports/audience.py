@@ -44,9 +44,10 @@ def export_audience(
             "Unknown export format.",
             errors=[FieldError("format", "csv or jsonl", "invalid_choice")],
         )
-    usable = {entry.field for entry in data_map(uow) if purpose in entry.purposes}
+    entries = {entry.field: entry for entry in data_map(uow)}
+    usable = {name for name, entry in entries.items() if purpose in entry.purposes}
     wanted = list(fields) if fields else [f for f in DEFAULT_FIELDS if f in usable]
-    unknown = [name for name in wanted if name not in {e.field for e in data_map(uow)}]
+    unknown = [name for name in wanted if name not in entries]
     if unknown:
         raise ValidationFailed(
             "Unknown fields.",
@@ -58,7 +59,6 @@ def export_audience(
             f"The purpose {purpose!r} does not use these fields (see the purposes register).",
             errors=[FieldError(f"fields.{name}", "not used by this purpose") for name in refused],
         )
-    entries = {entry.field: entry for entry in data_map(uow)}
     access = {name: field_access(actor.role, name, entries[name].sensitivity) for name in wanted}
     forbidden = [name for name, level in access.items() if level is Access.HIDDEN]
     if forbidden:

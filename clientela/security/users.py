@@ -28,6 +28,7 @@ from clientela.domain.errors import (
     ClientelaError,
     Conflict,
     ErrorCollector,
+    Forbidden,
     NotFound,
     Unauthorized,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "SignInRefused",
     "TooManyAttempts",
     "change_password",
+    "check_csrf",
     "check_password",
     "confirm_mfa",
     "create_user",
@@ -246,7 +248,7 @@ def session_actor(
         now - session["last_seen_at"] > IDLE_TIMEOUT
         or now - session["created_at"] > ABSOLUTE_TIMEOUT
     ):
-        uow.write_now(lambda c: _end(c, str(session["id"]), now))
+        uow.users.stamp_session(str(session["id"]), {"ended_at": now})
         raise Unauthorized("The session expired: sign in again.")
     user = uow.users.get(str(session["user_id"]))
     if user is None or user["disabled_at"] is not None:
@@ -260,7 +262,7 @@ def session_actor(
     ):
         raise Unauthorized("Your role requires two-factor authentication: enrol first.")
     if now - session["last_seen_at"] > timedelta(minutes=1):
-        uow.write_now(lambda c: _touch(c, str(session["id"]), now))
+        uow.users.stamp_session(str(session["id"]), {"last_seen_at": now})
     actor = Actor(
         kind="user",
         id=str(user["id"]),
@@ -271,16 +273,10 @@ def session_actor(
     return actor, session
 
 
-def _end(connection: Any, session_id: str, when: datetime) -> None:
-    from clientela.storage.repositories.access import UserRepository
-
-    UserRepository(connection).update_session(session_id, {"ended_at": when})
-
-
-def _touch(connection: Any, session_id: str, when: datetime) -> None:
-    from clientela.storage.repositories.access import UserRepository
-
-    UserRepository(connection).update_session(session_id, {"last_seen_at": when})
+def check_csrf(session: dict[str, Any], header: str | None) -> None:
+    """A change made with a session carries the session's CSRF token (``X-CSRF-Token``)."""
+    if not secrets.compare_digest(header or "", str(session["csrf_token"])):
+        raise Forbidden("The X-CSRF-Token header is missing or wrong.")
 
 
 def end_session(uow: UnitOfWork, token: str) -> None:

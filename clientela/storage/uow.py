@@ -147,7 +147,7 @@ class UnitOfWork:
         self.events = EventRepository(connection)
         self.transactions = TransactionRepository(connection)
         self.timeline = TimelineRepository(connection)
-        self.users = UserRepository(connection)
+        self.users = UserRepository(connection, write_now=self.write_now)
         self.api_keys = ApiKeyRepository(
             connection, write_now=self.write_now, cache=self._key_cache
         )

@@ -6,7 +6,7 @@ requests that change something also carry the session's CSRF token in ``X-CSRF-T
 
 from __future__ import annotations
 
-import hmac
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Cookie, Request, Response, status
@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from clientela.api.deps import SESSION_COOKIE
 from clientela.api.problems import PROBLEM_RESPONSES, problem_description
-from clientela.domain.errors import Forbidden, Unauthorized
+from clientela.domain.errors import Unauthorized
 from clientela.security import users
 from clientela.storage.store import Store
 
@@ -69,6 +69,15 @@ def _set_cookie(response: Response, request: Request, token: str) -> None:
     )
 
 
+async def _start(
+    request: Request, response: Response, use_case: Callable[[], users.SignIn]
+) -> dict[str, Any]:
+    """Run a step that starts a session; set its cookie; answer with the CSRF token."""
+    signed = await run_in_threadpool(use_case)
+    _set_cookie(response, request, signed.token)
+    return _session_out(signed)
+
+
 def _session_out(signed: users.SignIn) -> dict[str, Any]:
     return {
         "user_id": signed.user_id,
@@ -102,9 +111,7 @@ async def sign_in(body: SignInIn, request: Request, response: Response) -> dict[
             uow.commit()
             return signed
 
-    signed = await run_in_threadpool(use_case)
-    _set_cookie(response, request, signed.token)
-    return _session_out(signed)
+    return await _start(request, response, use_case)
 
 
 @router.post(
@@ -125,9 +132,7 @@ async def mfa(
             uow.commit()
             return signed
 
-    signed = await run_in_threadpool(use_case)
-    _set_cookie(response, request, signed.token)
-    return _session_out(signed)
+    return await _start(request, response, use_case)
 
 
 def _pending_user(store: Store, session: str | None, request: Request) -> str:
@@ -202,17 +207,14 @@ async def change_password(
     def use_case() -> users.SignIn:
         with store.unit_of_work() as uow:
             _, current = users.session_actor(uow, session, ip=_ip(request), request_id=None)
-            if not hmac.compare_digest(csrf, str(current["csrf_token"])):
-                raise Forbidden("The X-CSRF-Token header is missing or wrong.")
+            users.check_csrf(current, csrf)
             signed = users.change_password(
                 uow, session, body.current_password, body.new_password, ip=_ip(request)
             )
             uow.commit()
             return signed
 
-    signed = await run_in_threadpool(use_case)
-    _set_cookie(response, request, signed.token)
-    return _session_out(signed)
+    return await _start(request, response, use_case)
 
 
 @router.post(

@@ -27,6 +27,25 @@ from clientela.storage.tables import (
 
 
 class UserRepository(Repository):
+    def __init__(
+        self, connection: Connection, *, write_now: Callable[[Operation], None] | None = None
+    ) -> None:
+        super().__init__(connection)
+        self._write_now = write_now
+
+    def stamp_session(self, session_id: str, values: Mapping[str, Any]) -> None:
+        """Update a session at once and durably, even from a read-only unit of work (a
+        request that only reads still moves the idle clock or ends an expired session)."""
+        statement = update(user_sessions).where(user_sessions.c.id == session_id).values(**values)
+
+        def stamp(connection: Connection) -> None:
+            connection.execute(statement)
+
+        if self._write_now is None:
+            stamp(self.connection)
+        else:
+            self._write_now(stamp)
+
     def add(self, row: Mapping[str, Any]) -> None:
         with translate_integrity_errors():
             self.connection.execute(insert(users), dict(row))
