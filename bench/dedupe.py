@@ -89,6 +89,7 @@ def clientela_febrl(name: str, workdir: str) -> dict[str, Any]:
     from clientela.domain.actor import Actor
     from clientela.identity.export import export_identities
     from clientela.ingest.imports import import_customers
+    from clientela.security.keyring import load_master_key
     from clientela.settings import Settings
     from clientela.setup.service import initialise_store
     from clientela.storage.store import Store
@@ -98,7 +99,7 @@ def clientela_febrl(name: str, workdir: str) -> dict[str, Any]:
     frame.reset_index().to_csv(path, index=False)
     settings = Settings(data_dir=Path(workdir) / name)
     settings.data_dir.mkdir()
-    store = Store(settings.store_url)
+    store = Store(settings.store_url, keyring=load_master_key(settings.data_dir, create=True))
     initialise_store(store)
     actor = Actor.cli()
     started = time.perf_counter()
@@ -284,6 +285,7 @@ def prepare_synthetic(rows: int, incremental: int, workdir: str) -> dict[str, An
     from clientela.customers.bulk import create_in_chunks
     from clientela.dedupe import engine
     from clientela.domain.actor import Actor
+    from clientela.security.keyring import load_master_key
     from clientela.settings import Settings
     from clientela.setup.service import initialise_store
     from clientela.sources.service import ensure_source
@@ -304,7 +306,7 @@ def prepare_synthetic(rows: int, incremental: int, workdir: str) -> dict[str, An
         )
     settings = Settings(data_dir=base / "store")
     settings.data_dir.mkdir(parents=True)
-    store = Store(settings.store_url)
+    store = Store(settings.store_url, keyring=load_master_key(settings.data_dir, create=True))
     initialise_store(store)
     with store.unit_of_work() as uow:
         ensure_source(uow, "bench", kind="import")
@@ -369,11 +371,12 @@ def _timed_run(
     from clientela.customers.bulk import create_in_chunks
     from clientela.dedupe.service import run_dedupe
     from clientela.domain.actor import Actor, utcnow
+    from clientela.security.keyring import load_master_key
     from clientela.settings import Settings
     from clientela.storage.store import Store
 
     settings = Settings(data_dir=Path(workdir) / "store", dedupe_u_max_pairs=u_max_pairs)
-    store = Store(settings.store_url)
+    store = Store(settings.store_url, keyring=load_master_key(settings.data_dir))
     since = None
     if incremental:
         since = utcnow()

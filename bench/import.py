@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 from bench._synthetic import people
 from clientela.domain.actor import Actor
 from clientela.ingest.imports import import_customers
+from clientela.security.keyring import load_master_key
 from clientela.settings import Settings
 from clientela.setup.service import initialise_store
 from clientela.storage.store import Store
@@ -68,7 +69,10 @@ def main() -> None:
     try:
         path = workdir / "clientes.csv"
         write_csv(path, args.rows)
-        store = Store(f"sqlite+pysqlite:///{workdir / 'clientela.db'}")
+        store = Store(
+            f"sqlite+pysqlite:///{workdir / 'clientela.db'}",
+            keyring=load_master_key(workdir, create=True),
+        )
         initialise_store(store)
         started = time.perf_counter()
         summary = import_customers(

@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.store import _free_port, _wait, parse_wrk
 from clientela.domain.actor import Actor
+from clientela.security.keyring import load_master_key
 from clientela.setup.service import initialise_store
 from clientela.sources.keys import create_tracking_source
 from clientela.storage.store import Store
@@ -91,7 +92,10 @@ def main() -> None:
         raise SystemExit("this benchmark needs wrk (apt-get install wrk)")
     workdir = Path(tempfile.mkdtemp(prefix="clientela-ingest-"))
     try:
-        store = Store(f"sqlite+pysqlite:///{workdir / 'clientela.db'}")
+        store = Store(
+            f"sqlite+pysqlite:///{workdir / 'clientela.db'}",
+            keyring=load_master_key(workdir, create=True),
+        )
         initialise_store(store)
         with store.unit_of_work() as uow:
             source = create_tracking_source(uow, "bench", actor=Actor.system())

@@ -38,6 +38,7 @@ from clientela.domain.actor import Actor, utcnow
 from clientela.domain.fields import ValidationContext, validate_changes
 from clientela.domain.ids import new_id
 from clientela.security.apikeys import create_api_key
+from clientela.security.keyring import load_master_key
 from clientela.settings import Settings
 from clientela.setup.service import initialise_store
 from clientela.storage.store import Store
@@ -46,7 +47,7 @@ CHUNK = 5000
 
 
 def _fresh_store(path: Path) -> Store:
-    store = Store(f"sqlite+pysqlite:///{path}")
+    store = Store(f"sqlite+pysqlite:///{path}", keyring=load_master_key(path.parent, create=True))
     initialise_store(store)
     return store
 
@@ -318,7 +319,10 @@ def bench_http(count: int, seconds: int, workdir: Path) -> dict[str, Any]:
         raise SystemExit("the HTTP benchmark needs wrk (apt-get install wrk)")
     data_dir = workdir / "http"
     data_dir.mkdir()
-    store = Store(f"sqlite+pysqlite:///{data_dir / 'clientela.db'}")
+    store = Store(
+        f"sqlite+pysqlite:///{data_dir / 'clientela.db'}",
+        keyring=load_master_key(data_dir, create=True),
+    )
     initialise_store(store)
     started = time.perf_counter()
     ids, emails = fill(store, count)

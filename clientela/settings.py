@@ -119,6 +119,13 @@ class Settings(BaseSettings):
         description="Law that applies when a request or a consent names none: LGPD, GDPR, CCPA "
         "or 152FZ (deadlines, the age under which a guardian must consent).",
     )
+    segment_refresh_check_seconds: int = Field(
+        60,
+        ge=0,
+        le=3600,
+        description="How often the server looks for saved segments due a refresh (each has "
+        "its own interval); 0 to refresh them only with `clientela segments refresh`.",
+    )
     retention_daily_at: str | None = Field(
         "03:30",
         description="UTC time (HH:MM) at which the server applies the retention policies "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from datetime import datetime
 from typing import Any
 
 from clientela.domain.actor import Actor
@@ -69,6 +70,51 @@ def stored_customer(store: Any, settings: Settings, **fields: Any) -> dict[str, 
         profile = create_customer(uow, customer_payload(**fields), actor=actor(), settings=settings)
         uow.commit()
     return profile
+
+
+def stored_orders(
+    store: Any,
+    customer_id: str,
+    orders: list[tuple[datetime, int, list[dict[str, Any]]]],
+    *,
+    status: str = "completed",
+) -> None:
+    """Completed orders (time, amount in minor units, items) of one customer, committed."""
+    from clientela.domain.ids import new_id
+
+    with store.unit_of_work() as uow:
+        source = uow.sources.get_by_name("api")
+        uow.transactions.insert_many(
+            [
+                {
+                    "id": new_id(),
+                    "customer_id": customer_id,
+                    "source_id": source["id"],
+                    "order_id": new_id(),
+                    "status": status,
+                    "occurred_at": at,
+                    "amount_minor": amount,
+                    "refunded_minor": 0,
+                    "currency": "BRL",
+                    "items": items,
+                    "created_at": at,
+                    "updated_at": at,
+                }
+                for at, amount, items in orders
+            ]
+        )
+        uow.commit()
+
+
+def registered_purposes(store: Any) -> None:
+    """The demo catalogue's purposes (marketing_email, analytics, ...) in the register."""
+    from clientela.demo.catalogue import PURPOSES
+    from clientela.privacy.register import create_purpose
+
+    with store.unit_of_work() as uow:
+        for purpose in PURPOSES:
+            create_purpose(uow, dict(purpose), actor=actor())
+        uow.commit()
 
 
 def people_with_duplicates(

@@ -33,6 +33,7 @@ from clientela.api.routes import (
 )
 from clientela.privacy.retention import retention_loop
 from clientela.security.keyring import load_master_key
+from clientela.segments.service import segment_refresh_loop
 from clientela.settings import Settings, get_settings
 from clientela.setup.service import check_master_key
 from clientela.storage.store import Store
@@ -60,12 +61,14 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         _tune_garbage_collector()
-        retention = None
+        loops = []
         if owns_store and settings.retention_daily_at:
-            retention = asyncio.create_task(retention_loop(the_store, settings))
+            loops.append(asyncio.create_task(retention_loop(the_store, settings)))
+        if owns_store and settings.segment_refresh_check_seconds:
+            loops.append(asyncio.create_task(segment_refresh_loop(the_store, settings)))
         yield
-        if retention is not None:
-            retention.cancel()
+        for loop in loops:
+            loop.cancel()
         if owns_store:
             the_store.dispose()
 

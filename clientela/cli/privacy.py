@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +10,7 @@ import typer
 from rich.table import Table
 
 from clientela.cli.common import (
+    atomic_output,
     console,
     errors,
     handle_errors,
@@ -579,28 +579,36 @@ def retention_remove(policy_id: Annotated[str, typer.Argument()]) -> None:
 @handle_errors
 def export_audience_command(
     purpose: Annotated[str, typer.Option(help="The purpose the export serves")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="csv or jsonl")] = "csv",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, jsonl or parquet")] = "csv",
     fields: Annotated[str | None, typer.Option(help="Fields, comma-separated")] = None,
+    segment: Annotated[
+        str | None, typer.Option(help="Only the members of this saved segment")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="File to write (default: stdout)")] = None,
 ) -> None:
-    """Everyone eligible for the purpose (consent or basis, no objection); the rest counted."""
+    """Everyone eligible for the purpose (consent or basis, no objection); the rest counted.
+    A file is written whole or not at all."""
     from clientela.exports.audience import export_audience
+    from clientela.segments.service import segment_member_ids
 
+    if fmt == "parquet" and out is None:
+        raise ValidationFailed(
+            "Parquet is binary: write it to a file.",
+            errors=[FieldError("--out", "required with --format parquet", "required")],
+        )
     chosen = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
     with open_store() as store, store.unit_of_work(write=False) as uow:
-        handle = out.open("w", newline="") if out else sys.stdout
-        try:
+        ids = segment_member_ids(uow, segment) if segment is not None else None
+        with atomic_output(out) as handle:
             summary = export_audience(
                 uow,
                 handle,
                 purpose=purpose,
                 actor=Actor.cli(),
                 settings=settings(),
+                customer_ids=ids,
                 fields=chosen,
                 fmt=fmt,
             )
-        finally:
-            if out:
-                handle.close()
         uow.commit()
     errors.print(to_json_text(summary), highlight=False)

@@ -3,6 +3,8 @@
     country = "BR" and (orders sum within 365 days > 50000 or score.rfm_segment = "Champions")
     not identity.phone is empty and birth_date < 1990-01-01
     events named "Product Viewed" within 30 days >= 2 and consent to marketing_email
+    events named "Plan Chosen" where plan = "pro", seats = 5 >= 1 and in segment champions
+    orders avg of product "SKU-12" in category "shoes" within 90 days > 10000
     city in ["Recife", "Natal"] and quality_score between 60 and 100
 
 ``and`` binds tighter than ``or``; ``not`` applies to what follows it. Text is quoted (JSON
@@ -75,17 +77,29 @@ def _text(node: Any, parent: str | None) -> str:
         return f"not {_text(node['not'], 'not')}"
     if "consent" in node:
         return f"consent to {node['consent']}"
+    if "segment" in node:
+        return f"in segment {node['segment']}"
     if "events" in node:
         spec = node["events"]
         parts = ["events"]
         if spec.get("name") is not None:
             parts.append(f"named {json.dumps(spec['name'], ensure_ascii=False)}")
+        if spec.get("properties"):
+            pairs = ", ".join(
+                f"{json.dumps(key, ensure_ascii=False)} = {_value(value)}"
+                for key, value in spec["properties"].items()
+            )
+            parts.append(f"where {pairs}")
         if spec.get("within_days") is not None:
             parts.append(f"within {spec['within_days']} days")
         return " ".join([*parts, _SYMBOLS[node["op"]], _value(node["value"])])
     if "orders" in node:
         spec = node["orders"]
         parts = ["orders", spec.get("measure", "count")]
+        if spec.get("product") is not None:
+            parts.append(f"of product {json.dumps(spec['product'], ensure_ascii=False)}")
+        if spec.get("category") is not None:
+            parts.append(f"in category {json.dumps(spec['category'], ensure_ascii=False)}")
         if spec.get("within_days") is not None:
             parts.append(f"within {spec['within_days']} days")
         return " ".join([*parts, _SYMBOLS[node["op"]], _value(node["value"])])
@@ -220,26 +234,46 @@ class _Parser:
     def condition(self) -> Any:
         token = self.peek()
         if token is None or token[0] != "word":
-            self.fail(self.position(), "expected a field, events, orders or consent")
+            self.fail(self.position(), "expected a field, events, orders, consent or in segment")
         assert token is not None
         name = token[1]
         self.index += 1
         if name == "consent":
             self.expect_word("to")
             return {"consent": self.expect("word")}
+        if name == "in":
+            self.expect_word("segment")
+            return {"segment": self.expect("word")}
         if name == "events":
             spec: dict[str, Any] = {}
             if self.word("named"):
                 spec["name"] = json.loads(self.expect("string"))
+            if self.word("where"):
+                properties = {}
+                while True:
+                    key = json.loads(self.expect("string"))
+                    self.expect("op", "=")
+                    properties[key] = self.value()
+                    token = self.peek()
+                    if not (token and token[0] == "punct" and token[1] == ","):
+                        break
+                    self.index += 1
+                spec["properties"] = properties
             if self.word("within"):
                 spec["within_days"] = self.days()
             op, value = self.comparison()
             return {"events": spec, "op": op, "value": value}
         if name == "orders":
-            measure = "sum" if self.word("sum") else ("count" if self.word("count") else None)
+            measure = next((m for m in ("count", "sum", "avg") if self.word(m)), None)
             if measure is None:
-                self.fail(self.position(), "expected count or sum")
+                self.fail(self.position(), "expected count, sum or avg")
             spec = {"measure": measure}
+            if self.word("of"):
+                self.expect_word("product")
+                spec["product"] = json.loads(self.expect("string"))
+            if self.word("in"):
+                self.expect_word("category")
+                spec["category"] = json.loads(self.expect("string"))
             if self.word("within"):
                 spec["within_days"] = self.days()
             op, value = self.comparison()

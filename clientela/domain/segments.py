@@ -6,8 +6,11 @@
     {"field": "identity.phone", "op": "not_empty"}
     {"field": "score.rfm_segment", "op": "eq", "value": "Champions"}
     {"events": {"name": "Product Viewed", "within_days": 30}, "op": "gte", "value": 2}
+    {"events": {"name": "Plan Chosen", "properties": {"plan": "pro"}}, "op": "gte", "value": 1}
     {"orders": {"measure": "sum", "within_days": 365}, "op": "gt", "value": 50000}
+    {"orders": {"measure": "count", "product": "SKU-12"}, "op": "gte", "value": 1}
     {"consent": "marketing_email"}
+    {"segment": "champions"}                 (a member of that saved segment now)
 
 Every error names the node by its path (``all[1].any[0].value``). A condition on an empty value
 is false, except ``is_empty`` (SQL's NULL semantics, which the compiler keeps).
@@ -15,6 +18,7 @@ is false, except ``is_empty`` (SQL's NULL semantics, which the compiler keeps).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -28,10 +32,12 @@ __all__ = [
     "Aggregate",
     "Consent",
     "Group",
+    "Membership",
     "Node",
     "Not",
     "Predicate",
     "parse_definition",
+    "referenced_segments",
 ]
 
 #: profile fields segments may use, with their kinds
@@ -76,6 +82,7 @@ SCORE_TYPES: dict[str, str] = {
     "clv_value": "number",
     "clv_probability_alive": "number",
     "clv_expected_purchases": "number",
+    "churn_score": "number",
 }
 IDENTITY_KINDS = ("email", "phone", "document", "user_id", "anonymous_id")
 _ATTRIBUTE_KINDS = {
@@ -130,19 +137,29 @@ class Predicate:
 
 @dataclass(frozen=True, slots=True)
 class Aggregate:
-    """A count or sum over the person's events or orders, compared with a number."""
+    """A count, sum or average over the person's events or orders, compared with a number."""
 
     over: str  # events, orders
-    measure: str  # count, sum
+    measure: str  # count, sum, avg
     name: str | None  # event name
     within_days: int | None
     op: str
     value: Any
+    #: events: properties that must equal these values (type included)
+    properties: tuple[tuple[str, str | int | float | bool], ...] = ()
+    #: orders: only those with an item of this product (product id or SKU) / category
+    product: str | None = None
+    category: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Consent:
     purpose: str  # the latest word of the person about it is a grant
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    segment: str  # key of a saved segment; its last materialised members
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,27 +173,53 @@ class Not:
     child: Node
 
 
-Node = Predicate | Aggregate | Consent | Group | Not
+Node = Predicate | Aggregate | Consent | Membership | Group | Not
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    attributes: Mapping[str, str]
+    purposes: frozenset[str]
+    segments: frozenset[str]
 
 
 def parse_definition(
-    definition: Any, *, attributes: Mapping[str, str], purposes: frozenset[str]
+    definition: Any,
+    *,
+    attributes: Mapping[str, str],
+    purposes: frozenset[str],
+    segments: frozenset[str] = frozenset(),
 ) -> Node:
-    """Check a rule tree; ``attributes`` maps declared custom attributes to their types."""
+    """Check a rule tree; ``attributes`` maps declared custom attributes to their types,
+    ``purposes`` and ``segments`` are the keys conditions may name."""
     errors: list[FieldError] = []
     count = [0]
-    node = _node(definition, "definition", 0, attributes, purposes, errors, count)
+    known = _Known(attributes, purposes, segments)
+    node = _node(definition, "definition", 0, known, errors, count)
     if errors or node is None:
         raise ValidationFailed("The segment definition is invalid.", errors=errors)
     return node
+
+
+def referenced_segments(tree: Any) -> set[str]:
+    """The saved segments a (checked) JSON tree names, for dependency order and cycle checks."""
+    if not isinstance(tree, dict):
+        return set()
+    if "segment" in tree and len(tree) == 1:
+        return {str(tree["segment"])}
+    if "not" in tree:
+        return referenced_segments(tree["not"])
+    for mode in ("all", "any"):
+        if isinstance(tree.get(mode), list):
+            return set().union(*(referenced_segments(child) for child in tree[mode]))
+    return set()
 
 
 def _node(
     raw: Any,
     path: str,
     depth: int,
-    attributes: Mapping[str, str],
-    purposes: frozenset[str],
+    known: _Known,
     errors: list[FieldError],
     count: list[int],
 ) -> Node | None:
@@ -197,7 +240,7 @@ def _node(
                 errors.append(FieldError(path, f"{mode!r} takes a non-empty list and nothing else"))
                 return None
             parsed = [
-                _node(child, f"{path}.{mode}[{i}]", depth + 1, attributes, purposes, errors, count)
+                _node(child, f"{path}.{mode}[{i}]", depth + 1, known, errors, count)
                 for i, child in enumerate(children)
             ]
             if any(p is None for p in parsed):
@@ -207,17 +250,23 @@ def _node(
         if set(raw) != {"not"}:
             errors.append(FieldError(path, "'not' takes one node and nothing else"))
             return None
-        child = _node(raw["not"], f"{path}.not", depth + 1, attributes, purposes, errors, count)
+        child = _node(raw["not"], f"{path}.not", depth + 1, known, errors, count)
         return None if child is None else Not(child)
     if "consent" in raw:
         purpose = raw["consent"]
-        if set(raw) != {"consent"} or purpose not in purposes:
+        if set(raw) != {"consent"} or purpose not in known.purposes:
             errors.append(FieldError(f"{path}.consent", "names a registered purpose", "unknown"))
             return None
         return Consent(str(purpose))
+    if "segment" in raw:
+        key = raw["segment"]
+        if set(raw) != {"segment"} or key not in known.segments:
+            errors.append(FieldError(f"{path}.segment", "names a saved segment", "unknown"))
+            return None
+        return Membership(str(key))
     if "events" in raw or "orders" in raw:
         return _aggregate(raw, path, errors)
-    return _predicate(raw, path, attributes, errors)
+    return _predicate(raw, path, known.attributes, errors)
 
 
 def _predicate(
@@ -322,23 +371,33 @@ def _aggregate(raw: dict[str, Any], path: str, errors: list[FieldError]) -> Aggr
     if not isinstance(spec, dict):
         errors.append(FieldError(f"{path}.{over}", "must be an object"))
         return None
-    allowed = {"name", "within_days"} if over == "events" else {"measure", "within_days"}
+    allowed = (
+        {"name", "within_days", "properties"}
+        if over == "events"
+        else {"measure", "within_days", "product", "category"}
+    )
     if set(spec) - allowed:
         errors.append(FieldError(f"{path}.{over}", "takes only " + ", ".join(sorted(allowed))))
         return None
     measure = spec.get("measure", "count")
-    if measure not in ("count", "sum"):
-        errors.append(FieldError(f"{path}.{over}.measure", "count or sum"))
+    if measure not in ("count", "sum", "avg"):
+        errors.append(FieldError(f"{path}.{over}.measure", "count, sum or avg"))
         return None
-    name = spec.get("name")
-    if name is not None and (not isinstance(name, str) or len(name) > 200):
-        errors.append(FieldError(f"{path}.{over}.name", "an event name"))
-        return None
+    texts: dict[str, str | None] = {}
+    for key in ("name", "product", "category"):
+        text = spec.get(key)
+        if text is not None and (not isinstance(text, str) or not 0 < len(text) <= 200):
+            errors.append(FieldError(f"{path}.{over}.{key}", "text of 1 to 200 characters"))
+            return None
+        texts[key] = text
     within = spec.get("within_days")
     if within is not None and (
         not isinstance(within, int) or isinstance(within, bool) or not 0 < within <= 36_500
     ):
         errors.append(FieldError(f"{path}.{over}.within_days", "a whole number of days"))
+        return None
+    properties = _properties(spec.get("properties"), f"{path}.{over}.properties", errors)
+    if properties is None:
         return None
     op = raw.get("op")
     if op not in ("eq", "ne", "lt", "lte", "gt", "gte"):
@@ -347,4 +406,42 @@ def _aggregate(raw: dict[str, Any], path: str, errors: list[FieldError]) -> Aggr
     value = _scalar("number", raw.get("value"), f"{path}.value", errors)
     if value is _INVALID:
         return None
-    return Aggregate(over, measure, name, within, op, value)
+    return Aggregate(
+        over,
+        measure,
+        texts["name"],
+        within,
+        op,
+        value,
+        properties=properties,
+        product=texts["product"],
+        category=texts["category"],
+    )
+
+
+_PROPERTY_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_ .-]{0,63}$")
+
+
+def _properties(
+    raw: Any, path: str, errors: list[FieldError]
+) -> tuple[tuple[str, str | int | float | bool], ...] | None:
+    """Event property filters: {key: value}, each value text, a number or true/false."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict) or not 0 < len(raw) <= 10:
+        errors.append(FieldError(path, "an object of 1 to 10 property: value pairs"))
+        return None
+    pairs: list[tuple[str, str | int | float | bool]] = []
+    for key, value in raw.items():
+        if not _PROPERTY_KEY.match(key):
+            errors.append(FieldError(f"{path}.{key}", "a property name (letters, digits, _ . -)"))
+            return None
+        if not (
+            isinstance(value, bool)
+            or (isinstance(value, str) and len(value) <= 500)
+            or (isinstance(value, int | float) and abs(value) < 2**53)
+        ):
+            errors.append(FieldError(f"{path}.{key}", "text, a number or true/false"))
+            return None
+        pairs.append((key, value))
+    return tuple(sorted(pairs))

@@ -8,10 +8,11 @@ says the purpose uses (purpose limitation, GDPR Art. 5(1)(b), LGPD Art. 6 I).
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 from clientela.audit import service as audit
 from clientela.domain.actor import Actor
@@ -22,15 +23,20 @@ from clientela.security.policy import Access, field_access, mask_value
 from clientela.settings import Settings
 from clientela.storage.uow import UnitOfWork
 
-__all__ = ["FORMATS", "export_audience"]
+__all__ = ["FORMATS", "MEDIA_TYPES", "export_audience"]
 
-FORMATS = ("csv", "jsonl")
+FORMATS = ("csv", "jsonl", "parquet")
+MEDIA_TYPES = {
+    "csv": "text/csv",
+    "jsonl": "application/x-ndjson",
+    "parquet": "application/vnd.apache.parquet",
+}
 DEFAULT_FIELDS = ("given_name", "family_name", "email", "phone", "locale", "country")
 
 
 def export_audience(
     uow: UnitOfWork,
-    out: TextIO,
+    out: BinaryIO,
     *,
     purpose: str,
     actor: Actor,
@@ -42,7 +48,7 @@ def export_audience(
     if fmt not in FORMATS:
         raise ValidationFailed(
             "Unknown export format.",
-            errors=[FieldError("format", "csv or jsonl", "invalid_choice")],
+            errors=[FieldError("format", ", ".join(FORMATS), "invalid_choice")],
         )
     entries = {entry.field: entry for entry in data_map(uow)}
     usable = {name for name, entry in entries.items() if purpose in entry.purposes}
@@ -68,9 +74,7 @@ def export_audience(
         )
     candidates = list(customer_ids) if customer_ids is not None else uow.customers.active_ids()
     check = eligible(uow, purpose, candidates, settings=settings)
-    writer = csv.writer(out) if fmt == "csv" else None
-    if writer is not None:
-        writer.writerow(["customer_id", *wanted])
+    sink = _Sink(out, fmt, ["customer_id", *wanted])
     exported: list[str] = []
     allowed = check.allowed
     for start in range(0, len(allowed), 1000):
@@ -83,12 +87,9 @@ def export_audience(
                 )
                 for name in wanted
             ]
-            if writer is not None:
-                writer.writerow([row["id"], *("" if v is None else v for v in values)])
-            else:
-                record = {"customer_id": row["id"], **dict(zip(wanted, values, strict=True))}
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            sink.write([row["id"], *values])
             exported.append(str(row["id"]))
+    sink.close()
     audit.record(uow, actor, "export.audience", exported, wanted, purpose=purpose)
     return {
         "purpose": purpose,
@@ -97,6 +98,49 @@ def export_audience(
         "excluded": dict(sorted(check.excluded.items())),
         "fields": wanted,
     }
+
+
+class _Sink:
+    """Rows to CSV, JSON Lines or Parquet on a binary stream (Parquet is written at the end:
+    its column types are inferred over every row)."""
+
+    def __init__(self, out: BinaryIO, fmt: str, columns: list[str]) -> None:
+        self.out = out
+        self.fmt = fmt
+        self.columns = columns
+        self.rows: list[list[Any]] = []
+        self.text: io.TextIOWrapper | None = None
+        if fmt in ("csv", "jsonl"):
+            text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+            self.text = text
+            self.csv = csv.writer(text)
+            if fmt == "csv":
+                self.csv.writerow(columns)
+
+    def write(self, values: list[Any]) -> None:
+        if self.fmt == "csv":
+            self.csv.writerow(["" if v is None else v for v in values])
+        elif self.fmt == "jsonl":
+            assert self.text is not None
+            record = dict(zip(self.columns, values, strict=True))
+            self.text.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            self.rows.append(values)
+
+    def close(self) -> None:
+        if self.text is not None:
+            self.text.flush()
+            self.text.detach()  # the caller owns the stream
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pylist(
+            [dict(zip(self.columns, values, strict=True)) for values in self.rows]
+        )
+        if not self.rows:
+            table = pa.table({name: pa.array([], pa.string()) for name in self.columns})
+        pq.write_table(table, self.out, compression="zstd")
 
 
 def _value(row: dict[str, Any], name: str) -> Any:

@@ -219,7 +219,13 @@ def build_bundle(uow: UnitOfWork, customer_id: str, *, actor: Actor) -> AccessBu
         consents=[
             BundleConsent(**{k: row[k] for k in BundleConsent.model_fields}) for row in ledger
         ],
-        segments=[],
+        segments=[
+            BundleSegment(
+                segment=row["key"], entered_at=row["entered_at"], exited_at=row["exited_at"]
+            )
+            for i in ids
+            for row in uow.segments.memberships_of(i)
+        ],
         merges=[
             BundleMerge(**{k: row[k] for k in BundleMerge.model_fields})
             for i in ids
@@ -266,6 +272,7 @@ _CSV_SECTIONS = (
     "events",
     "transactions",
     "consents",
+    "segments",
     "merges",
     "recipients",
     "accessed_by",

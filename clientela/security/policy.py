@@ -59,6 +59,7 @@ PERMISSIONS: dict[str, str] = {
     "audit.read": "privacy",
     "exports.audience": "read",
     "segments.read": "read",
+    "segments.manage": "write",
     "analytics.read": "read",
     "analytics.run": "write",
 }
@@ -92,8 +93,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         _READ_BASICS
         | {"customers.write", "consent.read", "consent.write", "dedupe.review", "merges.write"}
     ),
-    "analyst": frozenset(_READ_BASICS | {"imports.read", "segments.read", "analytics.run"}),
-    "marketer": frozenset(_READ_BASICS | {"consent.read", "exports.audience", "segments.read"}),
+    "analyst": frozenset(
+        _READ_BASICS | {"imports.read", "segments.read", "segments.manage", "analytics.run"}
+    ),
+    "marketer": frozenset(
+        _READ_BASICS | {"consent.read", "exports.audience", "segments.read", "segments.manage"}
+    ),
     "viewer": frozenset(_READ_BASICS),
     "integration": frozenset(
         _READ_BASICS
@@ -192,10 +197,20 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/exports/audience"): "exports.audience",
     ("GET", "/api/v1/audit"): "audit.read",
     ("POST", "/api/v1/segments/preview"): "segments.read",
+    ("GET", "/api/v1/segments"): "segments.read",
+    ("POST", "/api/v1/segments"): "segments.manage",
+    ("GET", "/api/v1/segments/{key}"): "segments.read",
+    ("PATCH", "/api/v1/segments/{key}"): "segments.manage",
+    ("DELETE", "/api/v1/segments/{key}"): "segments.manage",
+    ("POST", "/api/v1/segments/{key}/materialise"): "segments.manage",
+    ("GET", "/api/v1/segments/{key}/members"): "segments.read",
+    ("GET", "/api/v1/segments/{key}/changes"): "segments.read",
+    ("GET", "/api/v1/customers/{customer_id}/segments"): "customers.read",
     ("POST", "/api/v1/analytics/rfm"): "analytics.run",
     ("POST", "/api/v1/analytics/clv/fit"): "analytics.read",
     ("POST", "/api/v1/analytics/clv/scores"): "analytics.run",
     ("POST", "/api/v1/analytics/churn"): "analytics.run",
+    ("POST", "/api/v1/analytics/recommendations"): "analytics.run",
     ("GET", "/api/v1/analytics/cohorts"): "analytics.read",
     ("GET", "/api/v1/customers/{customer_id}/scores"): "analytics.read",
     ("GET", "/api/v1/audit/verification"): "audit.read",

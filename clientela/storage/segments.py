@@ -10,22 +10,38 @@ Each condition is wrapped in COALESCE(…, false): a condition on an empty value
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
+    String,
     and_,
+    bindparam,
+    delete,
     exists,
     false,
     func,
+    insert,
+    literal,
     not_,
     or_,
     select,
+    text,
+    union_all,
+    update,
 )
+from sqlalchemy.ext.compiler import compiles
 
-from clientela.domain.segments import Aggregate, Consent, Group, Node, Not, Predicate
-from clientela.storage.repositories._base import Repository
+from clientela.domain.segments import Aggregate, Consent, Group, Membership, Node, Not, Predicate
+from clientela.storage.repositories._base import (
+    Repository,
+    as_dict,
+    translate_integrity_errors,
+)
 from clientela.storage.tables import (
     consent_events,
     customer_scores,
@@ -33,11 +49,15 @@ from clientela.storage.tables import (
     events,
     identities,
     purposes,
+    segment_memberships,
+    segments,
     transactions,
 )
+from clientela.storage.types import UTCDateTime
 
 __all__ = ["SegmentRepository", "compile_segment"]
 
+_WORK_MEM = "256MB"
 _DATETIME_COLUMNS = frozenset(
     {"created_at", "first_seen_at", "last_seen_at", "first_order_at", "last_order_at"}
 )
@@ -51,8 +71,14 @@ def compile_segment(node: Node, *, as_of: date) -> ColumnElement[bool]:
         return not_(compile_segment(node.child, as_of=as_of))
     if isinstance(node, Consent):
         return func.coalesce(_consent(node.purpose) == "grant", false())
+    if isinstance(node, Membership):
+        return _member_of(node.segment)
     if isinstance(node, Aggregate):
-        return func.coalesce(_compare(_aggregate(node, as_of), node.op, node.value), false())
+        return _aggregate_condition(node, as_of)
+    if node.source == "identity":
+        return _identity_condition(node)
+    if node.source == "score":
+        return _score_condition(node, as_of)
     return func.coalesce(_predicate(node, as_of), false())
 
 
@@ -60,23 +86,35 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
+# Conditions on other tables are ``customers.id IN (one uncorrelated subquery)``: computed once
+# (a semi-join or a hashed subplan), not once per customer as a correlated subquery would be —
+# PostgreSQL cannot decorrelate scalar subqueries. The subqueries never yield NULL, so IN is
+# two-valued and needs no COALESCE (which would hide it from the planner).
+
+
+def _identity_condition(node: Predicate) -> ColumnElement[bool]:
+    present = customers.c.id.in_(
+        select(identities.c.customer_id).where(identities.c.kind == node.name)
+    )
+    return present if node.op == "not_empty" else not_(present)
+
+
+def _score_condition(node: Predicate, as_of: date) -> ColumnElement[bool]:
+    """A person without a scores row has every score empty."""
+    if node.op == "is_empty":
+        filled = _predicate(Predicate(node.source, node.name, node.kind, "not_empty"), as_of)
+        return not_(customers.c.id.in_(select(customer_scores.c.customer_id).where(filled)))
+    return customers.c.id.in_(
+        select(customer_scores.c.customer_id).where(func.coalesce(_predicate(node, as_of), false()))
+    )
+
+
 def _predicate(node: Predicate, as_of: date) -> ColumnElement[bool]:
-    if node.source == "identity":
-        present = exists(
-            select(identities.c.id).where(
-                identities.c.customer_id == customers.c.id, identities.c.kind == node.name
-            )
-        )
-        return present if node.op == "not_empty" else not_(present)
     column: ColumnElement[Any]
     if node.source == "field":
         column = customers.c[node.name]
     elif node.source == "score":
-        column = (
-            select(customer_scores.c[node.name])
-            .where(customer_scores.c.customer_id == customers.c.id)
-            .scalar_subquery()
-        )
+        column = customer_scores.c[node.name]
     else:
         item = customers.c.attributes[node.name]
         column = {
@@ -159,31 +197,66 @@ def _compare(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[b
     raise ValueError(f"unknown operator {op}")
 
 
-def _aggregate(node: Aggregate, as_of: date) -> Any:
+def _aggregate_condition(node: Aggregate, as_of: date) -> ColumnElement[bool]:
+    """People whose rows satisfy the comparison, found with one GROUP BY … HAVING. When the
+    comparison also holds for someone with no rows (``count < 3``, ``sum = 0``), the people
+    are everyone except those whose rows fail it."""
+    owner, measure, rows = _aggregate(node, as_of)
+    at_zero = node.measure != "avg" and bool(_python_compare(0, node.op, node.value))
+    held = func.coalesce(_compare(measure, node.op, node.value), false())
+    if not at_zero:
+        return customers.c.id.in_(rows.group_by(owner).having(held))
+    return not_(customers.c.id.in_(rows.group_by(owner).having(not_(held))))
+
+
+def _python_compare(left: float, op: str, right: Any) -> bool:
+    return {
+        "eq": left == right,
+        "ne": left != right,
+        "lt": left < right,
+        "lte": left <= right,
+        "gt": left > right,
+        "gte": left >= right,
+    }[op]
+
+
+def _aggregate(node: Aggregate, as_of: date) -> tuple[ColumnElement[Any], Any, Any]:
+    """(the owner column, the measure, the query over the rows that count)."""
     since = _midnight(as_of - timedelta(days=node.within_days)) if node.within_days else None
     until = _midnight(as_of + timedelta(days=1))
     if node.over == "events":
-        query = select(func.count()).where(
-            events.c.customer_id == customers.c.id, events.c.occurred_at < until
+        query = select(events.c.customer_id).where(
+            events.c.customer_id.is_not(None), events.c.occurred_at < until
         )
         if node.name is not None:
             query = query.where(events.c.name == node.name)
+        for key, value in node.properties:
+            query = query.where(JsonHas(events.c.properties, key, value))
         if since is not None:
             query = query.where(events.c.occurred_at >= since)
-        return query.scalar_subquery()
-    measure = (
-        func.count()
-        if node.measure == "count"
-        else func.coalesce(func.sum(transactions.c.amount_minor - transactions.c.refunded_minor), 0)
-    )
-    query = select(measure).where(
-        transactions.c.customer_id == customers.c.id,
+        return events.c.customer_id, func.count(), query
+    net = transactions.c.amount_minor - transactions.c.refunded_minor
+    measure = {
+        "count": func.count(),
+        "sum": func.coalesce(func.sum(net), 0),
+        "avg": func.avg(net),  # no orders: no average, so the condition is false
+    }[node.measure]
+    query = select(transactions.c.customer_id).where(
         transactions.c.status.in_(("completed", "partially_refunded")),
         transactions.c.occurred_at < until,
     )
+    if node.product is not None:
+        query = query.where(
+            or_(
+                ItemsInclude(transactions.c["items"], "product_id", node.product),
+                ItemsInclude(transactions.c["items"], "sku", node.product),
+            )
+        )
+    if node.category is not None:
+        query = query.where(ItemsInclude(transactions.c["items"], "category", node.category))
     if since is not None:
         query = query.where(transactions.c.occurred_at >= since)
-    return query.scalar_subquery()
+    return transactions.c.customer_id, measure, query
 
 
 def _consent(purpose: str) -> Any:
@@ -204,8 +277,103 @@ def _consent(purpose: str) -> Any:
     )
 
 
+def _member_of(key: str) -> ColumnElement[bool]:
+    return customers.c.id.in_(
+        select(segment_memberships.c.customer_id).where(
+            segment_memberships.c.segment_id
+            == select(segments.c.id).where(segments.c.key == key).scalar_subquery(),
+            segment_memberships.c.exited_at.is_(None),
+        )
+    )
+
+
+class JsonHas(ColumnElement[bool]):
+    """``document[key]`` equals ``value``, JSON type included (``"1"`` is not ``1``).
+
+    PostgreSQL: JSONB containment (``@>``, index-friendly); SQLite: ``json_type`` and
+    ``json_extract`` with the path bound as a parameter, never spliced.
+    """
+
+    inherit_cache = False  # the values shape the SQL; statements with them are not cached
+    type = Boolean()
+
+    def __init__(self, document: ColumnElement[Any], key: str, value: Any) -> None:
+        self.document = document
+        self.property_key = key
+        self.value = value
+
+
+@compiles(JsonHas, "postgresql")
+def _json_has_postgresql(element: JsonHas, compiler: Any, **kw: Any) -> str:
+    document = compiler.process(element.document, **kw)
+    wanted = compiler.process(
+        bindparam(None, json.dumps({element.property_key: element.value}), type_=String), **kw
+    )
+    return f"({document} @> CAST({wanted} AS JSONB))"
+
+
+@compiles(JsonHas)
+def _json_has_sqlite(element: JsonHas, compiler: Any, **kw: Any) -> str:
+    document = compiler.process(element.document, **kw)
+    path = compiler.process(bindparam(None, _json_path(element.property_key), type_=String), **kw)
+    value = element.value
+    if isinstance(value, bool):
+        kind = compiler.process(bindparam(None, "true" if value else "false"), **kw)
+        return f"(json_type({document}, {path}) = {kind})"
+    kinds = "('text')" if isinstance(value, str) else "('integer', 'real')"
+    bound = compiler.process(bindparam(None, value), **kw)
+    return (
+        f"(json_type({document}, {path}) IN {kinds} AND json_extract({document}, {path}) = {bound})"
+    )
+
+
+def _json_path(key: str) -> str:
+    # keys are checked by the domain (no quotes or backslashes); quoting keeps dots literal
+    return f'$."{key}"'
+
+
+class ItemsInclude(ColumnElement[bool]):
+    """An order's ``items`` list has an element whose ``field`` equals ``value`` (text)."""
+
+    inherit_cache = False
+    type = Boolean()
+
+    def __init__(self, items: ColumnElement[Any], field: str, value: str) -> None:
+        assert field in ("product_id", "sku", "category")  # names from code, never from input
+        self.items = items
+        self.field = field
+        self.value = value
+
+
+@compiles(ItemsInclude, "postgresql")
+def _items_include_postgresql(element: ItemsInclude, compiler: Any, **kw: Any) -> str:
+    items = compiler.process(element.items, **kw)
+    wanted = compiler.process(
+        bindparam(None, json.dumps([{element.field: element.value}]), type_=String), **kw
+    )
+    return f"({items} @> CAST({wanted} AS JSONB))"
+
+
+@compiles(ItemsInclude)
+def _items_include_sqlite(element: ItemsInclude, compiler: Any, **kw: Any) -> str:
+    items = compiler.process(element.items, **kw)
+    value = compiler.process(bindparam(None, element.value, type_=String), **kw)
+    return (  # the field name comes from code (checked above), the value is bound
+        f"EXISTS (SELECT 1 FROM json_each({items}) AS item"  # noqa: S608
+        f" WHERE json_type(item.value, '$.{element.field}') = 'text'"
+        f" AND json_extract(item.value, '$.{element.field}') = {value})"
+    )
+
+
 class SegmentRepository(Repository):
+    def _analytic(self) -> None:
+        """Room for the hash tables of the IN subqueries (PostgreSQL falls back to scanning
+        the subquery's rows once per customer when a hashed subplan exceeds work_mem)."""
+        if self.dialect == "postgresql":
+            self.connection.execute(text(f"SET LOCAL work_mem = '{_WORK_MEM}'"))
+
     def count(self, condition: ColumnElement[bool], *, within: list[str] | None = None) -> int:
+        self._analytic()
         query = (
             select(func.count())
             .select_from(customers)
@@ -222,6 +390,7 @@ class SegmentRepository(Repository):
         within: list[str] | None = None,
         limit: int | None = None,
     ) -> list[str]:
+        self._analytic()
         query = (
             select(customers.c.id)
             .where(customers.c.status == "active", condition)
@@ -232,3 +401,147 @@ class SegmentRepository(Repository):
         if limit is not None:
             query = query.limit(limit)
         return [str(row[0]) for row in self.connection.execute(query).all()]
+
+    # --- saved segments ---------------------------------------------------------------------
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        with translate_integrity_errors():
+            self.connection.execute(insert(segments), dict(row))
+
+    def get_by_key(self, key: str, *, lock: bool = False) -> dict[str, Any] | None:
+        query = select(segments).where(segments.c.key == key)
+        if lock:
+            query = query.with_for_update()  # PostgreSQL; SQLite's write lock serialises anyway
+        return as_dict(self.connection.execute(query).mappings().first())
+
+    def saved(self) -> list[dict[str, Any]]:
+        rows = self.connection.execute(select(segments).order_by(segments.c.key))
+        return [dict(row) for row in rows.mappings()]
+
+    def keys(self) -> frozenset[str]:
+        return frozenset(str(k) for k in self.connection.execute(select(segments.c.key)).scalars())
+
+    def update(self, segment_id: str, values: Mapping[str, Any]) -> None:
+        self.connection.execute(
+            update(segments).where(segments.c.id == segment_id).values(**values)
+        )
+
+    def delete(self, segment_id: str) -> None:
+        self.connection.execute(delete(segments).where(segments.c.id == segment_id))
+
+    def materialise(
+        self, segment_id: str, condition: ColumnElement[bool], now: datetime
+    ) -> tuple[int, int, int]:
+        """Bring the open memberships in line with ``condition``: close the stays of people
+        it no longer selects, open one for each person it newly selects. Two set-based
+        statements; returns (entered, exited, members)."""
+        self._analytic()
+        stays = segment_memberships
+        selected = (
+            select(customers.c.id)
+            .where(customers.c.id == stays.c.customer_id, customers.c.status == "active")
+            .where(condition)
+        )
+        exited = self.connection.execute(
+            update(stays)
+            .where(
+                stays.c.segment_id == segment_id,
+                stays.c.exited_at.is_(None),
+                ~exists(selected),
+            )
+            .values(exited_at=now)
+        ).rowcount
+        already = select(stays.c.id).where(
+            stays.c.segment_id == segment_id,
+            stays.c.customer_id == customers.c.id,
+            stays.c.exited_at.is_(None),
+        )
+        entering = select(
+            literal(segment_id, String), customers.c.id, literal(now, UTCDateTime())
+        ).where(customers.c.status == "active", condition, ~exists(already))
+        stayed = self._open_count(segment_id)
+        self.connection.execute(
+            insert(stays).from_select(["segment_id", "customer_id", "entered_at"], entering)
+        )
+        # INSERT … SELECT has no portable row count (psycopg reports -1): count the open stays
+        members = self._open_count(segment_id)
+        return members - stayed, int(exited), members
+
+    def _open_count(self, segment_id: str) -> int:
+        stays = segment_memberships
+        query = (
+            select(func.count())
+            .select_from(stays)
+            .where(stays.c.segment_id == segment_id, stays.c.exited_at.is_(None))
+        )
+        return int(self.connection.execute(query).scalar_one())
+
+    def member_ids(
+        self, segment_id: str, *, after: str | None = None, limit: int | None = None
+    ) -> list[str]:
+        """Current members by id (``after``: keyset pagination)."""
+        stays = segment_memberships
+        query = (
+            select(stays.c.customer_id)
+            .where(stays.c.segment_id == segment_id, stays.c.exited_at.is_(None))
+            .order_by(stays.c.customer_id)
+        )
+        if after is not None:
+            query = query.where(stays.c.customer_id > after)
+        if limit is not None:
+            query = query.limit(limit)
+        return [str(v) for v in self.connection.execute(query).scalars()]
+
+    def changes(
+        self,
+        segment_id: str,
+        *,
+        since: datetime,
+        until: datetime,
+        limit: int,
+        after: tuple[datetime, int] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Entries and exits between ``since`` (inclusive) and ``until`` (exclusive), oldest
+        first: {customer_id, change, at, stay}. ``after``: keyset pagination on (at, stay)."""
+        stays = segment_memberships
+        moves = []
+        for change, column in (("entered", stays.c.entered_at), ("exited", stays.c.exited_at)):
+            moves.append(
+                select(
+                    stays.c.customer_id,
+                    literal(change, String).label("change"),
+                    column.label("at"),
+                    stays.c.id.label("stay"),
+                ).where(stays.c.segment_id == segment_id, column >= since, column < until)
+            )
+        moved = union_all(*moves).subquery()
+        query = select(moved).order_by(moved.c.at, moved.c.stay, moved.c.change).limit(limit)
+        if after is not None:
+            query = query.where(
+                or_(moved.c.at > after[0], and_(moved.c.at == after[0], moved.c.stay > after[1]))
+            )
+        return [dict(row) for row in self.connection.execute(query).mappings()]
+
+    def memberships_of(self, customer_id: str) -> list[dict[str, Any]]:
+        """A person's stays in saved segments, current first: {key, name, entered_at,
+        exited_at}."""
+        stays = segment_memberships
+        query = (
+            select(segments.c.key, segments.c.name, stays.c.entered_at, stays.c.exited_at)
+            .join(segments, segments.c.id == stays.c.segment_id)
+            .where(stays.c.customer_id == customer_id)
+            .order_by(stays.c.exited_at.is_not(None), stays.c.entered_at.desc())
+        )
+        return [dict(row) for row in self.connection.execute(query).mappings()]
+
+    def due(self, now: datetime) -> list[dict[str, Any]]:
+        """Saved segments with a refresh interval whose last materialisation is older."""
+        rows = self.connection.execute(
+            select(segments).where(segments.c.refresh_minutes.is_not(None))
+        ).mappings()
+        return [
+            dict(row)
+            for row in rows
+            if row["materialised_at"] is None
+            or row["materialised_at"] + timedelta(minutes=row["refresh_minutes"]) <= now
+        ]

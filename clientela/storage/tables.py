@@ -686,5 +686,56 @@ customer_scores = Table(
     Column("churn_score", Float),
     Column("churn_reasons", JSONType),
     Column("churn_as_of", Date),
+    Column("recommendations", JSONType),  # [{product, score}], best first
+    Column("recommendations_as_of", Date),
 )
 Index("ix_customer_scores_rfm_segment", customer_scores.c.rfm_segment)
+
+segments = Table(
+    "segments",
+    metadata,
+    # Saved segment definitions; membership is materialised on demand or every
+    # ``refresh_minutes``, its history kept in segment_memberships.
+    _id(),
+    Column("key", String(63), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("definition", JSONType, nullable=False),
+    Column("refresh_minutes", Integer),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("materialised_at", UTCDateTime),
+    Column("member_count", Integer),
+)
+
+segment_memberships = Table(
+    "segment_memberships",
+    metadata,
+    # One row per stay in a segment: entered at a materialisation, exited (set) at the first
+    # later one that no longer selects the person. Open rows are the current members.
+    Column("id", BigIntegerPK, primary_key=True, autoincrement=True),
+    Column("segment_id", String(36), ForeignKey("segments.id", ondelete="CASCADE"), nullable=False),
+    _customer_fk(),
+    Column("entered_at", UTCDateTime, nullable=False),
+    Column("exited_at", UTCDateTime),
+)
+Index(
+    "uq_segment_memberships_open",
+    segment_memberships.c.segment_id,
+    segment_memberships.c.customer_id,
+    unique=True,
+    sqlite_where=segment_memberships.c.exited_at.is_(None),
+    postgresql_where=segment_memberships.c.exited_at.is_(None),
+)
+Index(
+    "ix_segment_memberships_entered",
+    segment_memberships.c.segment_id,
+    segment_memberships.c.entered_at,
+)
+Index(
+    "ix_segment_memberships_exited",
+    segment_memberships.c.segment_id,
+    segment_memberships.c.exited_at,
+)
+Index("ix_segment_memberships_customer", segment_memberships.c.customer_id)

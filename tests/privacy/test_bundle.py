@@ -11,13 +11,11 @@ from typing import Any
 import jsonschema
 import pytest
 
-from clientela.demo.catalogue import PURPOSES
 from clientela.domain.actor import Actor
 from clientela.domain.errors import ValidationFailed
 from clientela.ingest.service import ingest_messages
 from clientela.privacy.bundle import build_bundle, import_bundle, read_bundle, write_bundle
 from clientela.privacy.consent import record_consent
-from clientela.privacy.register import create_purpose
 from clientela.settings import Settings
 from clientela.sources.keys import create_tracking_source
 from clientela.storage.store import Store
@@ -30,10 +28,7 @@ ACTOR = factories.actor()
 def _fresh_store(path: Path, template: bytes) -> Store:
     path.write_bytes(template)
     store = Store(f"sqlite+pysqlite:///{path}", keyring=factories.TEST_KEYRING)
-    with store.unit_of_work() as uow:
-        for purpose in PURPOSES:
-            create_purpose(uow, dict(purpose), actor=ACTOR)
-        uow.commit()
+    factories.registered_purposes(store)
     return store
 
 

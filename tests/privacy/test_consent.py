@@ -14,29 +14,20 @@ import pytest
 from fastapi.testclient import TestClient
 
 from clientela.api.app import create_app
-from clientela.demo.catalogue import PURPOSES
 from clientela.demo.service import load_demo
 from clientela.domain.identity import IdentityKey
 from clientela.exports.audience import export_audience
 from clientela.privacy import requests
 from clientela.privacy.consent import eligibility
-from clientela.privacy.register import create_purpose
 from clientela.settings import Settings
 from clientela.storage.store import Store
 from tests import factories
 from tests.conftest import api_key_for
 
 
-def _purposes(store: Store) -> None:
-    with store.unit_of_work() as uow:
-        for purpose in PURPOSES:
-            create_purpose(uow, dict(purpose), actor=factories.actor())
-        uow.commit()
-
-
 @pytest.fixture
 def client(store: Store, settings: Settings) -> Iterator[TestClient]:
-    _purposes(store)
+    factories.registered_purposes(store)
     token = api_key_for(store)
     with TestClient(
         create_app(settings, store), headers={"Authorization": f"Bearer {token}"}
@@ -113,7 +104,7 @@ def test_minors_need_a_guardian(client: TestClient, store: Store, settings: Sett
 
 
 def test_objection_and_dispute_stop_processing(store: Store, settings: Settings) -> None:
-    _purposes(store)
+    factories.registered_purposes(store)
     person = factories.stored_customer(store, settings)
     actor = factories.actor()
     email = IdentityKey("email", person["email"])
@@ -207,11 +198,11 @@ def test_an_audience_export_holds_nobody_without_consent_or_basis(
     requests.run_request(store, request["id"], actor=actor, settings=settings, attest_identity=True)
 
     def exported(purpose: str) -> tuple[set[str], dict[str, Any]]:
-        out = io.StringIO()
+        out = io.BytesIO()
         with store.unit_of_work(write=False) as uow:
             summary = export_audience(uow, out, purpose=purpose, actor=actor, settings=settings)
             uow.commit()
-        rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+        rows = list(csv.DictReader(io.StringIO(out.getvalue().decode())))
         return {row["customer_id"] for row in rows}, summary
 
     # The expectation, computed from the ledger directly: the latest word is a grant.
@@ -246,7 +237,7 @@ def test_an_audience_export_holds_nobody_without_consent_or_basis(
     with store.unit_of_work(write=False) as uow, pytest.raises(Exception, match="does not use"):
         export_audience(
             uow,
-            io.StringIO(),
+            io.BytesIO(),
             purpose="marketing_sms",
             actor=actor,
             settings=settings,

@@ -19,10 +19,8 @@ from sqlalchemy import select
 
 from clientela.api.app import create_app
 from clientela.attributes.service import define_attribute
-from clientela.demo.catalogue import PURPOSES
 from clientela.domain.attributes import AttributeDefinition, AttributeType, Category, Sensitivity
 from clientela.ingest.imports import import_customers
-from clientela.privacy.register import create_purpose
 from clientela.settings import Settings
 from clientela.sources.keys import create_tracking_source
 from clientela.storage.store import Store
@@ -48,9 +46,8 @@ MARKERS = (
 
 def _setup(store: Store) -> tuple[str, str]:
     actor = factories.actor()
+    factories.registered_purposes(store)
     with store.unit_of_work() as uow:
-        for purpose in PURPOSES:
-            create_purpose(uow, dict(purpose), actor=actor)
         define_attribute(
             uow,
             AttributeDefinition(

@@ -16,9 +16,23 @@ from clientela.attributes.service import define_attribute
 from clientela.domain.attributes import AttributeDefinition, AttributeType, Category, Sensitivity
 from clientela.domain.errors import ValidationFailed
 from clientela.domain.ids import new_id
-from clientela.domain.segments import Aggregate, Consent, Group, Node, Not, Predicate
+from clientela.domain.segments import (
+    Aggregate,
+    Consent,
+    Group,
+    Membership,
+    Node,
+    Not,
+    Predicate,
+    parse_definition,
+)
 from clientela.privacy.register import create_purpose
-from clientela.segments.service import check_definition, count_segment
+from clientela.segments.service import (
+    check_definition,
+    count_segment,
+    create_segment,
+    materialise_segment,
+)
 from clientela.storage.segments import compile_segment
 from clientela.storage.store import Store
 from tests import factories
@@ -29,6 +43,14 @@ COUNTRIES = ["BR", "PT", "US", None]
 WORDS = ["ana", "bruno", "carla", "Dario", "ed", ""]
 EVENT_NAMES = ["Viewed", "Added", "Signed Up"]
 SEGMENTS = ["Champions", "Lost", "Loyal"]
+PROPERTIES = [{}, {"plan": "pro"}, {"plan": "free", "seats": 2}, {"plan": 1}, {"seats": 2.0}]
+PRODUCTS = ["SKU-1", "SKU-2", "SKU-3"]
+CATEGORIES = ["shoes", "books"]
+#: saved segments the trees may name: definitions that do not depend on the day
+SAVED = {
+    "brazilians": {"field": "country", "op": "eq", "value": "BR"},
+    "buyers": {"orders": {"measure": "count"}, "op": "gte", "value": 1},
+}
 _serial = itertools.count()
 
 
@@ -48,10 +70,26 @@ person = st.fixed_dictionaries(
         "vip": st.none() | st.booleans(),
         "email": st.booleans(),
         "phone": st.booleans(),
-        "score": st.none() | st.tuples(st.sampled_from(SEGMENTS), st.integers(1, 5)),
-        "events": st.lists(st.tuples(st.sampled_from(EVENT_NAMES), days), max_size=4),
+        "score": st.none()
+        | st.tuples(st.sampled_from(SEGMENTS), st.integers(1, 5), st.floats(0, 1)),
+        "events": st.lists(
+            st.tuples(st.sampled_from(EVENT_NAMES), days, st.sampled_from(PROPERTIES)),
+            max_size=4,
+        ),
         "orders": st.lists(
-            st.tuples(st.integers(100, 90_000), st.sampled_from(["completed", "refunded"]), days),
+            st.tuples(
+                st.integers(100, 90_000),
+                st.sampled_from(["completed", "refunded"]),
+                days,
+                st.lists(
+                    st.tuples(
+                        st.sampled_from(["product_id", "sku"]),
+                        st.sampled_from(PRODUCTS),
+                        st.sampled_from(CATEGORIES),
+                    ),
+                    max_size=2,
+                ),
+            ),
             max_size=3,
         ),
         "consents": st.lists(
@@ -104,7 +142,7 @@ def _store_people(store: Store, people: list[dict[str, Any]]) -> list[dict[str, 
                             "last_seen_at": NOON,
                         }
                     )
-            for name, ago in data["events"]:
+            for name, ago, properties in data["events"]:
                 events.append(
                     {
                         "id": new_id(),
@@ -113,13 +151,13 @@ def _store_people(store: Store, people: list[dict[str, Any]]) -> list[dict[str, 
                         "message_id": new_id(),
                         "type": "track",
                         "name": name,
-                        "properties": {},
+                        "properties": properties,
                         "context": {},
                         "occurred_at": NOON - timedelta(days=ago),
                         "received_at": NOON,
                     }
                 )
-            for amount, status, ago in data["orders"]:
+            for amount, status, ago, items in data["orders"]:
                 orders.append(
                     {
                         "id": new_id(),
@@ -131,7 +169,7 @@ def _store_people(store: Store, people: list[dict[str, Any]]) -> list[dict[str, 
                         "amount_minor": amount,
                         "refunded_minor": 0,
                         "currency": "BRL",
-                        "items": [],
+                        "items": [{kind: product, "category": c} for kind, product, c in items],
                         "created_at": NOON,
                         "updated_at": NOON,
                     }
@@ -153,7 +191,12 @@ def _store_people(store: Store, people: list[dict[str, Any]]) -> list[dict[str, 
                 )
             if data["score"] is not None:
                 scores.append(
-                    {"customer_id": cid, "rfm_segment": data["score"][0], "rfm_r": data["score"][1]}
+                    {
+                        "customer_id": cid,
+                        "rfm_segment": data["score"][0],
+                        "rfm_r": data["score"][1],
+                        "churn_score": data["score"][2],
+                    }
                 )
             stored.append({**data, "row": row})
         uow.customers.insert_many(customers)
@@ -161,7 +204,9 @@ def _store_people(store: Store, people: list[dict[str, Any]]) -> list[dict[str, 
         uow.events.insert_many(events)
         uow.transactions.insert_many(orders)
         uow.consents.append_many(consents)
-        uow.analytics.write_scores(scores, ("rfm_segment", "rfm_r"))
+        uow.analytics.write_scores(scores, ("rfm_segment", "rfm_r", "churn_score"))
+        for key in SAVED:
+            materialise_segment(uow, key, actor=factories.actor())
         uow.commit()
     return stored
 
@@ -220,33 +265,52 @@ def _leaf() -> st.SearchStrategy[dict[str, Any]]:
         condition("identity.phone", st.sampled_from(["is_empty", "not_empty"]), st.none()),
         condition("score.rfm_segment", text_ops, st.sampled_from(SEGMENTS)),
         condition("score.rfm_r", number_ops, st.integers(1, 5)),
+        condition("score.churn_score", st.sampled_from(["gt", "lte"]), st.floats(0, 1)),
         st.tuples(
             st.none() | st.sampled_from(EVENT_NAMES),
             st.none() | st.integers(1, 900),
             st.sampled_from(["gte", "lt", "eq"]),
             st.integers(0, 3),
+            st.sampled_from(
+                [
+                    None,
+                    {"plan": "pro"},
+                    {"plan": 1},
+                    {"plan": "1"},
+                    {"seats": 2},
+                    {"plan": "free", "seats": 2},
+                ]
+            ),
         ).map(
             lambda p: {
                 "events": {
-                    k: v for k, v in (("name", p[0]), ("within_days", p[1])) if v is not None
+                    k: v
+                    for k, v in (("name", p[0]), ("within_days", p[1]), ("properties", p[4]))
+                    if v is not None
                 },
                 "op": p[2],
                 "value": p[3],
             }
         ),
         st.tuples(
-            st.sampled_from(["count", "sum"]),
+            st.sampled_from(["count", "sum", "avg"]),
             st.none() | st.integers(1, 900),
             st.sampled_from(["gte", "lt", "gt"]),
             st.integers(0, 100_000),
+            st.none() | st.sampled_from(PRODUCTS),
+            st.none() | st.sampled_from(CATEGORIES),
         ).map(
             lambda p: {
-                "orders": {"measure": p[0]} | ({} if p[1] is None else {"within_days": p[1]}),
+                "orders": {"measure": p[0]}
+                | ({} if p[1] is None else {"within_days": p[1]})
+                | ({} if p[4] is None else {"product": p[4]})
+                | ({} if p[5] is None else {"category": p[5]}),
                 "op": p[2],
-                "value": p[3] if p[0] == "sum" else p[3] % 4,
+                "value": p[3] if p[0] != "count" else p[3] % 4,
             }
         ),
         st.sampled_from([{"consent": "news"}, {"consent": "ads"}]),
+        st.sampled_from([{"segment": key} for key in SAVED]),
     )
 
 
@@ -301,13 +365,17 @@ def _evaluate(node: Node, p: dict[str, Any]) -> bool:
         return latest[2] == "grant"
     if isinstance(node, Aggregate):
         return _compare(_aggregate(node, p), node.op, node.value)
+    if isinstance(node, Membership):
+        saved = parse_definition(SAVED[node.segment], attributes={}, purposes=frozenset())
+        return _evaluate(saved, p)
     assert isinstance(node, Predicate)
     if node.source == "identity":
         present = p[node.name]
         return present if node.op == "not_empty" else not present
     if node.source == "score":
         score = p["score"]
-        value = None if score is None else (score[0] if node.name == "rfm_segment" else score[1])
+        position = {"rfm_segment": 0, "rfm_r": 1, "churn_score": 2}[node.name]
+        value = None if score is None else score[position]
     elif node.source == "attribute":
         value = p[node.name]
     else:
@@ -334,7 +402,16 @@ def _evaluate(node: Node, p: dict[str, Any]) -> bool:
     return _compare(value, node.op, node.value)
 
 
-def _aggregate(node: Aggregate, p: dict[str, Any]) -> float:
+def _same(stored: Any, wanted: Any) -> bool:
+    """JSON equality: text is not a number, true is not 1."""
+    if isinstance(wanted, bool) or isinstance(stored, bool):
+        return isinstance(wanted, bool) and isinstance(stored, bool) and stored == wanted
+    if isinstance(wanted, str) or isinstance(stored, str):
+        return stored == wanted
+    return stored is not None and float(stored) == float(wanted)
+
+
+def _aggregate(node: Aggregate, p: dict[str, Any]) -> float | None:
     def recent(ago: int) -> bool:
         return node.within_days is None or (
             ago <= node.within_days
@@ -349,15 +426,24 @@ def _aggregate(node: Aggregate, p: dict[str, Any]) -> float:
     if node.over == "events":
         return sum(
             1
-            for name, ago in p["events"]
-            if (node.name is None or name == node.name) and recent(ago)
+            for name, ago, properties in p["events"]
+            if (node.name is None or name == node.name)
+            and recent(ago)
+            and all(_same(properties.get(k), v) for k, v in node.properties)
         )
     kept = [
-        (amount, ago)
-        for amount, status, ago in p["orders"]
-        if status == "completed" and recent(ago)
+        amount
+        for amount, status, ago, items in p["orders"]
+        if status == "completed"
+        and recent(ago)
+        and (node.product is None or any(product == node.product for _, product, _ in items))
+        and (node.category is None or any(c == node.category for _, _, c in items))
     ]
-    return len(kept) if node.measure == "count" else sum(amount for amount, _ in kept)
+    if node.measure == "count":
+        return len(kept)
+    if node.measure == "sum":
+        return sum(kept)
+    return sum(kept) / len(kept) if kept else None
 
 
 # --- the test -----------------------------------------------------------------------------------
@@ -392,6 +478,10 @@ def _prepare(store: Store) -> None:
                 ),
                 actor=factories.actor(),
             )
+        for key, definition in SAVED.items():
+            create_segment(
+                uow, {"key": key, "name": key, "definition": definition}, actor=factories.actor()
+            )
         uow.commit()
 
 
@@ -400,7 +490,7 @@ def test_sql_equals_the_plain_evaluation(store: Store) -> None:
 
     @given(people=st.lists(person, min_size=1, max_size=8), tree=trees)
     @settings(
-        max_examples=60,
+        max_examples=120,
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
         database=None,

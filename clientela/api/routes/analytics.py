@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 from clientela.analytics.churn import score_churn
 from clientela.analytics.clv import fit_clv, score_clv
 from clientela.analytics.cohorts import cohort_matrix
+from clientela.analytics.recommend import compute_recommendations
 from clientela.analytics.rfm import compute_rfm
 from clientela.api.deps import Ctx
 from clientela.api.problems import NOT_FOUND, PROBLEM_RESPONSES
@@ -75,6 +76,26 @@ async def churn(body: ChurnIn, ctx: Ctx) -> dict[str, Any]:
     )
 
 
+class RecommendIn(_Body):
+    as_of: IsoDay | None = None
+    top: StrictInt = Field(10, ge=1, le=100, description="Products per customer")
+    evaluate: bool = Field(True, description="Measure the hit rate on held-out last orders")
+
+
+@router.post(
+    "/api/v1/analytics/recommendations", summary="Store each customer's next best products"
+)
+async def recommendations(body: RecommendIn, ctx: Ctx) -> dict[str, Any]:
+    """Item-to-item similarity over who bought what; each person's top products among those
+    they have not bought. The evaluation compares its hit rate on everyone's last order with
+    the most popular products'."""
+    return await ctx.write(
+        lambda uow, actor: compute_recommendations(
+            uow, as_of=body.as_of, top=body.top, evaluate=body.evaluate
+        )
+    )
+
+
 @router.get("/api/v1/analytics/cohorts", summary="Retention and revenue by first-order month")
 async def cohorts(
     ctx: Ctx, until: Annotated[IsoDay | None, Query(description="Last day observed")] = None
@@ -88,7 +109,7 @@ async def cohorts(
 
 @router.get(
     "/api/v1/customers/{customer_id}/scores",
-    summary="A person's RFM, lifetime value and churn scores",
+    summary="A person's RFM, lifetime value, churn risk and recommended products",
     responses=NOT_FOUND,
 )
 async def scores(

@@ -24,8 +24,9 @@ from clientela.api.problems import CONFLICT, MOVED, NOT_FOUND, PROBLEM_RESPONSES
 from clientela.api.schemas import IsoDateTime
 from clientela.domain.errors import FieldError, InvalidValue, NotFound, ValidationFailed
 from clientela.domain.identity import IdentityKey, normalise_identity
-from clientela.exports.audience import export_audience
+from clientela.exports.audience import MEDIA_TYPES, export_audience
 from clientela.privacy import breach, consent, holds, register, requests, retention
+from clientela.segments.service import segment_member_ids
 
 router = APIRouter(tags=["privacy"], responses=PROBLEM_RESPONSES)
 
@@ -709,39 +710,56 @@ async def release_hold(hold_id: Id, ctx: Ctx) -> Response:
 
 class AudienceIn(_Body):
     purpose: StrictStr = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
-    format: Literal["csv", "jsonl"] = "csv"
+    format: Literal["csv", "jsonl", "parquet"] = "csv"
     fields: list[StrictStr] | None = Field(None, max_length=100)
     customer_ids: list[StrictStr] | None = Field(None, max_length=100_000)
+    segment: StrictStr | None = Field(
+        None,
+        pattern=r"^[a-z][a-z0-9_]{0,62}$",
+        description="A saved segment: its members at the last materialisation",
+    )
 
 
 @router.post(
     "/api/v1/exports/audience",
     summary="Export everyone eligible for a purpose",
-    responses={**NOT_FOUND, 200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}},
+    responses={
+        **NOT_FOUND,
+        200: {"content": {media: {} for media in MEDIA_TYPES.values()}},
+    },
 )
 async def audience(body: AudienceIn, ctx: Ctx) -> Response:
-    """Only people eligible for the purpose, only the fields the purpose uses. The counts of
-    people left out, by reason, are in the `Clientela-Excluded` header."""
+    """Only people eligible for the purpose, only the fields the purpose uses, masked as the
+    caller's role requires; everyone, the given ids, or a saved segment's members. The counts
+    of people left out, by reason, are in the `Clientela-Excluded` header."""
+    if body.segment is not None and body.customer_ids is not None:
+        raise ValidationFailed(
+            "Choose the people one way.",
+            errors=[FieldError("segment", "give either segment or customer_ids")],
+        )
 
-    def use_case(uow: Any, actor: Any) -> tuple[str, dict[str, Any]]:
-        out = io.StringIO()
+    def use_case(uow: Any, actor: Any) -> tuple[bytes, dict[str, Any]]:
+        out = io.BytesIO()
+        ids = body.customer_ids
+        if body.segment is not None:
+            ids = segment_member_ids(uow, body.segment)
         summary = export_audience(
             uow,
             out,
             purpose=body.purpose,
             actor=actor,
             settings=ctx.settings,
-            customer_ids=body.customer_ids,
+            customer_ids=ids,
             fields=body.fields,
             fmt=body.format,
         )
         return out.getvalue(), summary
 
-    text, summary = await ctx.read(use_case)
+    content, summary = await ctx.read(use_case)
     excluded = ", ".join(f"{reason}={count}" for reason, count in summary["excluded"].items())
     return Response(
-        text,
-        media_type="text/csv" if body.format == "csv" else "application/x-ndjson",
+        content,
+        media_type=MEDIA_TYPES[body.format],
         headers={
             "Clientela-Exported": str(summary["exported"]),
             "Clientela-Excluded": excluded,

@@ -37,6 +37,7 @@ def translate_integrity_errors() -> Iterator[None]:
             "uq_transactions_source_order",
             "uq_sources_name",
             "uq_users_email",
+            "uq_segments_key",
             "attribute_definitions",
         ):
             if name in message:

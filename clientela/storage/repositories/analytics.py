@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -110,6 +110,22 @@ class AnalyticsRepository(Repository):
             (str(r[0]), r[1], r[2], int(r[3]), int(r[4] or 0), int(r[5]), r[6], r[7])
             for r in self.connection.execute(query).all()
         ]
+
+    def purchased_items(self, cutoff: datetime) -> Iterator[tuple[str, datetime, Any]]:
+        """(customer id, order time, items) of kept orders of active customers before
+        ``cutoff``, streamed."""
+        query = (
+            select(transactions.c.customer_id, transactions.c.occurred_at, transactions.c["items"])
+            .join(customers, customers.c.id == transactions.c.customer_id)
+            .where(
+                transactions.c.occurred_at < cutoff,
+                transactions.c.status.in_(_KEPT),
+                customers.c.status == "active",
+            )
+            .execution_options(yield_per=10_000)
+        )
+        for row in self.connection.execute(query):
+            yield str(row[0]), row[1], row[2]
 
     def buyers_between(self, start: datetime, end: datetime) -> set[str]:
         rows = self.connection.execute(
