@@ -23,6 +23,7 @@ from clientela.api.routes import (
     audit,
     auth,
     customers,
+    destinations,
     imports,
     privacy,
     quality,
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(auth.router)
     app.include_router(segments.router)
     app.include_router(analytics.router)
+    app.include_router(destinations.router)
     app.include_router(pages.router)
     app.mount("/api/docs/static", StaticFiles(directory=_SWAGGER_STATIC), name="swagger")
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")

@@ -28,6 +28,7 @@ from clientela.cli.common import (
     to_json,
     to_json_line,
 )
+from clientela.cli.destinations import destinations_app
 from clientela.cli.privacy import export_app, privacy_app, retention_app
 from clientela.cli.quality import quality_app
 from clientela.cli.segments import segments_app
@@ -77,6 +78,7 @@ app.add_typer(identities_app, name="identities")
 add_merge_commands(customers_app)
 app.add_typer(quality_app, name="quality")
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(destinations_app, name="destinations")
 app.add_typer(audit_app, name="audit")
 app.add_typer(backup_app, name="backup")
 app.add_typer(users_app, name="users")

@@ -585,18 +585,42 @@ def export_audience_command(
         str | None, typer.Option(help="Only the members of this saved segment")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="File to write (default: stdout)")] = None,
+    destination: Annotated[
+        str | None, typer.Option(help="POST it to this webhook destination instead")
+    ] = None,
 ) -> None:
     """Everyone eligible for the purpose (consent or basis, no objection); the rest counted.
     A file is written whole or not at all."""
     from clientela.exports.audience import export_audience
     from clientela.segments.service import segment_member_ids
 
+    chosen = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
+    if destination is not None:
+        from clientela.exports.destinations import deliver_audience, refused
+
+        with open_store() as store, store.unit_of_work() as uow:
+            ids = segment_member_ids(uow, segment) if segment is not None else None
+            result = deliver_audience(
+                uow,
+                destination,
+                purpose=purpose,
+                actor=Actor.cli(),
+                settings=settings(),
+                customer_ids=ids,
+                fields=chosen,
+                segment=segment,
+            )
+            uow.commit()
+        print_plain(to_json_text(result))
+        failure = refused(result)
+        if failure is not None:
+            raise failure
+        return
     if fmt == "parquet" and out is None:
         raise ValidationFailed(
             "Parquet is binary: write it to a file.",
             errors=[FieldError("--out", "required with --format parquet", "required")],
         )
-    chosen = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
     with open_store() as store, store.unit_of_work(write=False) as uow:
         ids = segment_member_ids(uow, segment) if segment is not None else None
         with atomic_output(out) as handle:

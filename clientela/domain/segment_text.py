@@ -5,6 +5,7 @@
     events named "Product Viewed" within 30 days >= 2 and consent to marketing_email
     events named "Plan Chosen" where plan = "pro", seats = 5 >= 1 and in segment champions
     orders avg of product "SKU-12" in category "shoes" within 90 days > 10000
+    events named "App Opened" last older than 30 days and orders first >= 2026-01-01
     city in ["Recife", "Natal"] and quality_score between 60 and 100
 
 ``and`` binds tighter than ``or``; ``not`` applies to what follows it. Text is quoted (JSON
@@ -92,7 +93,9 @@ def _text(node: Any, parent: str | None) -> str:
             parts.append(f"where {pairs}")
         if spec.get("within_days") is not None:
             parts.append(f"within {spec['within_days']} days")
-        return " ".join([*parts, _SYMBOLS[node["op"]], _value(node["value"])])
+        if spec.get("measure", "count") in ("first", "last"):
+            parts.append(spec["measure"])
+        return " ".join([*parts, _comparison(spec.get("measure", "count"), node)])
     if "orders" in node:
         spec = node["orders"]
         parts = ["orders", spec.get("measure", "count")]
@@ -102,7 +105,7 @@ def _text(node: Any, parent: str | None) -> str:
             parts.append(f"in category {json.dumps(spec['category'], ensure_ascii=False)}")
         if spec.get("within_days") is not None:
             parts.append(f"within {spec['within_days']} days")
-        return " ".join([*parts, _SYMBOLS[node["op"]], _value(node["value"])])
+        return " ".join([*parts, _comparison(spec.get("measure", "count"), node)])
     field, op, value = node["field"], node["op"], node.get("value")
     if op == "is_empty":
         return f"{field} is empty"
@@ -121,6 +124,17 @@ def _text(node: Any, parent: str | None) -> str:
     if op == "starts_with":
         return f"{field} starts with {_value(value)}"
     return f"{field} {_SYMBOLS[op]} {_value(value)}"
+
+
+def _comparison(measure: str, node: Any) -> str:
+    op, value = node["op"], node.get("value")
+    if measure not in ("first", "last"):
+        return f"{_SYMBOLS[op]} {_value(value)}"
+    if op in ("within_days", "older_than_days"):
+        return f"{'within' if op == 'within_days' else 'older than'} {value} days"
+    if op == "between":
+        return f"between {_value(value[0])} and {_value(value[1])}"
+    return f"{_SYMBOLS[op]} {_value(value)}"
 
 
 def _value(value: Any) -> str:
@@ -231,6 +245,20 @@ class _Parser:
         op = _OPS[self.expect("op")]
         return op, self.number()
 
+    def date_comparison(self) -> tuple[str, Any]:
+        """After first / last: within N days, older than N days, between A and B, or an
+        operator and a date."""
+        if self.word("within"):
+            return "within_days", self.days()
+        if self.word("older"):
+            self.expect_word("than")
+            return "older_than_days", self.days()
+        if self.word("between"):
+            low = self.value()
+            self.expect_word("and")
+            return "between", [low, self.value()]
+        return _OPS[self.expect("op")], self.value()
+
     def condition(self) -> Any:
         token = self.peek()
         if token is None or token[0] != "word":
@@ -261,12 +289,18 @@ class _Parser:
                 spec["properties"] = properties
             if self.word("within"):
                 spec["within_days"] = self.days()
-            op, value = self.comparison()
+            if self.word("first", "last"):
+                spec["measure"] = self.tokens[self.index - 1][1].lower()
+                op, value = self.date_comparison()
+            else:
+                op, value = self.comparison()
             return {"events": spec, "op": op, "value": value}
         if name == "orders":
-            measure = next((m for m in ("count", "sum", "avg") if self.word(m)), None)
+            measure = next(
+                (m for m in ("count", "sum", "avg", "first", "last") if self.word(m)), None
+            )
             if measure is None:
-                self.fail(self.position(), "expected count, sum or avg")
+                self.fail(self.position(), "expected count, sum, avg, first or last")
             spec = {"measure": measure}
             if self.word("of"):
                 self.expect_word("product")
@@ -276,7 +310,10 @@ class _Parser:
                 spec["category"] = json.loads(self.expect("string"))
             if self.word("within"):
                 spec["within_days"] = self.days()
-            op, value = self.comparison()
+            if measure in ("first", "last"):
+                op, value = self.date_comparison()
+            else:
+                op, value = self.comparison()
             return {"orders": spec, "op": op, "value": value}
         return self.field_condition(name)
 

@@ -9,6 +9,7 @@
     {"events": {"name": "Plan Chosen", "properties": {"plan": "pro"}}, "op": "gte", "value": 1}
     {"orders": {"measure": "sum", "within_days": 365}, "op": "gt", "value": 50000}
     {"orders": {"measure": "count", "product": "SKU-12"}, "op": "gte", "value": 1}
+    {"events": {"name": "App Opened", "measure": "last"}, "op": "older_than_days", "value": 30}
     {"consent": "marketing_email"}
     {"segment": "champions"}                 (a member of that saved segment now)
 
@@ -120,6 +121,10 @@ OPS: dict[str, frozenset[str]] = {
     "presence": frozenset({"is_empty", "not_empty"}),
 }
 _NO_VALUE = frozenset({"is_empty", "not_empty"})
+MEASURES = {
+    "events": ("count", "first", "last"),
+    "orders": ("count", "sum", "avg", "first", "last"),
+}
 MAX_DEPTH = 12
 MAX_NODES = 200
 
@@ -137,10 +142,11 @@ class Predicate:
 
 @dataclass(frozen=True, slots=True)
 class Aggregate:
-    """A count, sum or average over the person's events or orders, compared with a number."""
+    """A count, sum or average over the person's events or orders, compared with a number; or
+    the time of the first or last of them, compared as a date."""
 
     over: str  # events, orders
-    measure: str  # count, sum, avg
+    measure: str  # count, sum, avg, first, last
     name: str | None  # event name
     within_days: int | None
     op: str
@@ -372,7 +378,7 @@ def _aggregate(raw: dict[str, Any], path: str, errors: list[FieldError]) -> Aggr
         errors.append(FieldError(f"{path}.{over}", "must be an object"))
         return None
     allowed = (
-        {"name", "within_days", "properties"}
+        {"measure", "name", "within_days", "properties"}
         if over == "events"
         else {"measure", "within_days", "product", "category"}
     )
@@ -380,8 +386,9 @@ def _aggregate(raw: dict[str, Any], path: str, errors: list[FieldError]) -> Aggr
         errors.append(FieldError(f"{path}.{over}", "takes only " + ", ".join(sorted(allowed))))
         return None
     measure = spec.get("measure", "count")
-    if measure not in ("count", "sum", "avg"):
-        errors.append(FieldError(f"{path}.{over}.measure", "count, sum or avg"))
+    measures = MEASURES[over]
+    if measure not in measures:
+        errors.append(FieldError(f"{path}.{over}.measure", "one of " + ", ".join(measures)))
         return None
     texts: dict[str, str | None] = {}
     for key in ("name", "product", "category"):
@@ -400,10 +407,17 @@ def _aggregate(raw: dict[str, Any], path: str, errors: list[FieldError]) -> Aggr
     if properties is None:
         return None
     op = raw.get("op")
-    if op not in ("eq", "ne", "lt", "lte", "gt", "gte"):
-        errors.append(FieldError(f"{path}.op", "one of eq, ne, lt, lte, gt, gte"))
-        return None
-    value = _scalar("number", raw.get("value"), f"{path}.value", errors)
+    if measure in ("first", "last"):  # the time of the first / last one: a date condition
+        ops = sorted(OPS["date"] - _NO_VALUE)
+        if op not in ops:
+            errors.append(FieldError(f"{path}.op", "one of " + ", ".join(ops)))
+            return None
+        value = _value("date", op, raw.get("value"), f"{path}.value", errors)
+    else:
+        if op not in ("eq", "ne", "lt", "lte", "gt", "gte"):
+            errors.append(FieldError(f"{path}.op", "one of eq, ne, lt, lte, gt, gte"))
+            return None
+        value = _scalar("number", raw.get("value"), f"{path}.value", errors)
     if value is _INVALID:
         return None
     return Aggregate(

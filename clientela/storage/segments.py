@@ -202,7 +202,10 @@ def _aggregate_condition(node: Aggregate, as_of: date) -> ColumnElement[bool]:
     comparison also holds for someone with no rows (``count < 3``, ``sum = 0``), the people
     are everyone except those whose rows fail it."""
     owner, measure, rows = _aggregate(node, as_of)
-    at_zero = node.measure != "avg" and bool(_python_compare(0, node.op, node.value))
+    if node.measure in ("first", "last"):  # no rows, no time: never held
+        held = _date_condition(measure, node.op, node.value, as_of, True, "field")
+        return customers.c.id.in_(rows.group_by(owner).having(func.coalesce(held, false())))
+    at_zero = node.measure in ("count", "sum") and _python_compare(0, node.op, node.value)
     held = func.coalesce(_compare(measure, node.op, node.value), false())
     if not at_zero:
         return customers.c.id.in_(rows.group_by(owner).having(held))
@@ -220,6 +223,16 @@ def _python_compare(left: float, op: str, right: Any) -> bool:
     }[op]
 
 
+def _measure(measure: str, moment: ColumnElement[Any], net: Any) -> Any:
+    if measure == "count":
+        return func.count()
+    if measure == "sum":
+        return func.coalesce(func.sum(net), 0)
+    if measure == "avg":
+        return func.avg(net)  # no orders: no average, so the condition is false
+    return func.min(moment) if measure == "first" else func.max(moment)
+
+
 def _aggregate(node: Aggregate, as_of: date) -> tuple[ColumnElement[Any], Any, Any]:
     """(the owner column, the measure, the query over the rows that count)."""
     since = _midnight(as_of - timedelta(days=node.within_days)) if node.within_days else None
@@ -234,13 +247,9 @@ def _aggregate(node: Aggregate, as_of: date) -> tuple[ColumnElement[Any], Any, A
             query = query.where(JsonHas(events.c.properties, key, value))
         if since is not None:
             query = query.where(events.c.occurred_at >= since)
-        return events.c.customer_id, func.count(), query
+        return events.c.customer_id, _measure(node.measure, events.c.occurred_at, None), query
     net = transactions.c.amount_minor - transactions.c.refunded_minor
-    measure = {
-        "count": func.count(),
-        "sum": func.coalesce(func.sum(net), 0),
-        "avg": func.avg(net),  # no orders: no average, so the condition is false
-    }[node.measure]
+    measure = _measure(node.measure, transactions.c.occurred_at, net)
     query = select(transactions.c.customer_id).where(
         transactions.c.status.in_(("completed", "partially_refunded")),
         transactions.c.occurred_at < until,

@@ -739,3 +739,20 @@ Index(
     segment_memberships.c.exited_at,
 )
 Index("ix_segment_memberships_customer", segment_memberships.c.customer_id)
+
+destinations = Table(
+    "destinations",
+    metadata,
+    # Where audiences are delivered: webhooks of marketing and CRM tools. The signing secret is
+    # sealed with a key derived from the master key (never stored in the clear).
+    _id(),
+    Column("key", String(63), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),  # webhook
+    Column("url", String(2000), nullable=False),
+    Column("secret_sealed", Text, nullable=False),
+    Column("batch_size", Integer, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_delivery_at", UTCDateTime),
+    Column("last_delivery", JSONType),  # {status, records, batches, error}
+)

@@ -22,7 +22,11 @@ from clientela.storage.repositories.activity import (
     TransactionRepository,
 )
 from clientela.storage.repositories.analytics import AnalyticsRepository
-from clientela.storage.repositories.catalogue import AttributeRepository, SourceRepository
+from clientela.storage.repositories.catalogue import (
+    AttributeRepository,
+    DestinationRepository,
+    SourceRepository,
+)
 from clientela.storage.repositories.customers import CustomerRepository
 from clientela.storage.repositories.dedupe import (
     DedupeModelRepository,
@@ -88,6 +92,7 @@ class UnitOfWork:
     erasure: ErasureRepository
     analytics: AnalyticsRepository
     segments: SegmentRepository
+    destinations: DestinationRepository
 
     def __init__(
         self,
@@ -173,6 +178,7 @@ class UnitOfWork:
         self.erasure = ErasureRepository(connection)
         self.analytics = AnalyticsRepository(connection)
         self.segments = SegmentRepository(connection)
+        self.destinations = DestinationRepository(connection)
         return self
 
     def __exit__(

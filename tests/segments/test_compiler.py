@@ -309,9 +309,37 @@ def _leaf() -> st.SearchStrategy[dict[str, Any]]:
                 "value": p[3] if p[0] != "count" else p[3] % 4,
             }
         ),
+        st.tuples(
+            st.sampled_from(["events", "orders"]),
+            st.sampled_from(["first", "last"]),
+            st.none() | st.sampled_from(EVENT_NAMES),
+            st.none() | st.integers(1, 900),
+            st.sampled_from(["eq", "lt", "gte", "within_days", "older_than_days", "between"]),
+            st.integers(0, 900),
+            st.integers(0, 60),
+        ).map(_first_or_last),
         st.sampled_from([{"consent": "news"}, {"consent": "ads"}]),
         st.sampled_from([{"segment": key} for key in SAVED]),
     )
+
+
+def _first_or_last(p: tuple[Any, ...]) -> dict[str, Any]:
+    over, measure, name, window, op, days, width = p
+    spec: dict[str, Any] = {"measure": measure}
+    if over == "events" and name is not None:
+        spec["name"] = name
+    if window is not None:
+        spec["within_days"] = window
+    if op in ("within_days", "older_than_days"):
+        value: Any = days
+    elif op == "between":
+        value = [
+            (AS_OF - timedelta(days=days + width)).isoformat(),
+            (AS_OF - timedelta(days=days)).isoformat(),
+        ]
+    else:
+        value = (AS_OF - timedelta(days=days)).isoformat()
+    return {over: spec, "op": op, "value": value}
 
 
 trees = st.recursive(
@@ -364,6 +392,9 @@ def _evaluate(node: Node, p: dict[str, Any]) -> bool:
         latest = max(mine, key=lambda m: (-m[0], m[1]))
         return latest[2] == "grant"
     if isinstance(node, Aggregate):
+        if node.measure in ("first", "last"):
+            moment = _aggregate(node, p)
+            return moment is not None and _date_holds(_day(moment), node.op, node.value)
         return _compare(_aggregate(node, p), node.op, node.value)
     if isinstance(node, Membership):
         saved = parse_definition(SAVED[node.segment], attributes={}, purposes=frozenset())
@@ -386,11 +417,7 @@ def _evaluate(node: Node, p: dict[str, Any]) -> bool:
             return value is None
         if node.op == "not_empty":
             return value is not None
-        if node.op == "within_days":
-            return value is not None and value >= AS_OF - timedelta(days=node.value)
-        if node.op == "older_than_days":
-            return value is not None and value < AS_OF - timedelta(days=node.value)
-        return _compare(value, node.op, node.value)
+        return value is not None and _date_holds(value, node.op, node.value)
     if node.op == "is_empty":
         return value is None or value == ""
     if node.op == "not_empty":
@@ -402,6 +429,14 @@ def _evaluate(node: Node, p: dict[str, Any]) -> bool:
     return _compare(value, node.op, node.value)
 
 
+def _date_holds(value: date, op: str, target: Any) -> bool:
+    if op == "within_days":
+        return value >= AS_OF - timedelta(days=target)
+    if op == "older_than_days":
+        return value < AS_OF - timedelta(days=target)
+    return _compare(value, op, target)
+
+
 def _same(stored: Any, wanted: Any) -> bool:
     """JSON equality: text is not a number, true is not 1."""
     if isinstance(wanted, bool) or isinstance(stored, bool):
@@ -411,7 +446,7 @@ def _same(stored: Any, wanted: Any) -> bool:
     return stored is not None and float(stored) == float(wanted)
 
 
-def _aggregate(node: Aggregate, p: dict[str, Any]) -> float | None:
+def _aggregate(node: Aggregate, p: dict[str, Any]) -> Any:
     def recent(ago: int) -> bool:
         return node.within_days is None or (
             ago <= node.within_days
@@ -424,13 +459,26 @@ def _aggregate(node: Aggregate, p: dict[str, Any]) -> float | None:
         )
 
     if node.over == "events":
-        return sum(
-            1
+        times = [
+            NOON - timedelta(days=ago)
             for name, ago, properties in p["events"]
             if (node.name is None or name == node.name)
             and recent(ago)
             and all(_same(properties.get(k), v) for k, v in node.properties)
-        )
+        ]
+        if node.measure in ("first", "last"):
+            return (min if node.measure == "first" else max)(times, default=None)
+        return len(times)
+    if node.measure in ("first", "last"):
+        moments = [
+            NOON - timedelta(days=ago)
+            for _, status, ago, items in p["orders"]
+            if status == "completed"
+            and recent(ago)
+            and (node.product is None or any(product == node.product for _, product, _ in items))
+            and (node.category is None or any(c == node.category for _, _, c in items))
+        ]
+        return (min if node.measure == "first" else max)(moments, default=None)
     kept = [
         amount
         for amount, status, ago, items in p["orders"]
@@ -535,3 +583,42 @@ def test_errors_name_the_node(store: Store, tree: dict[str, Any], path: str) -> 
     with store.unit_of_work(write=False) as uow, pytest.raises(ValidationFailed) as caught:
         check_definition(uow, tree)
     assert caught.value.errors[0].field == path
+
+
+def test_first_and_last_are_the_earliest_and_latest(store: Store) -> None:
+    """Explicit cases beside the random ones: a person with an old and a recent event and
+    order, where first and last disagree."""
+    _prepare(store)
+    base = {
+        "country": "BR",
+        "city": None,
+        "household_size": None,
+        "quality_score": None,
+        "birth_days": None,
+        "created_days": 1,
+        "tier": None,
+        "points": None,
+        "vip": None,
+        "email": False,
+        "phone": False,
+        "score": None,
+        "consents": [],
+        "events": [("Viewed", 10, {}), ("Viewed", 100, {"plan": "pro"})],
+        "orders": [(1000, "completed", 5, []), (2000, "completed", 200, [])],
+    }
+    [person] = _store_people(store, [base])
+    cases = {
+        ("events", "first", "older_than_days", 50): True,
+        ("events", "last", "older_than_days", 50): False,
+        ("events", "last", "within_days", 20): True,
+        ("orders", "first", "within_days", 20): False,
+        ("orders", "last", "within_days", 20): True,
+    }
+    for (over, measure, op, days), expected in cases.items():
+        tree = {over: {"measure": measure}, "op": op, "value": days}
+        with store.unit_of_work(write=False) as uow:
+            node = check_definition(uow, tree)
+            found = uow.segments.ids(
+                compile_segment(node, as_of=AS_OF), within=[person["row"]["id"]]
+            )
+        assert bool(found) is expected is _evaluate(node, person), tree

@@ -9,7 +9,8 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
-from fastapi.responses import FileResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import FileResponse, JSONResponse
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -25,6 +26,7 @@ from clientela.api.schemas import IsoDateTime
 from clientela.domain.errors import FieldError, InvalidValue, NotFound, ValidationFailed
 from clientela.domain.identity import IdentityKey, normalise_identity
 from clientela.exports.audience import MEDIA_TYPES, export_audience
+from clientela.exports.destinations import deliver_audience, refused
 from clientela.privacy import breach, consent, holds, register, requests, retention
 from clientela.segments.service import segment_member_ids
 
@@ -718,11 +720,16 @@ class AudienceIn(_Body):
         pattern=r"^[a-z][a-z0-9_]{0,62}$",
         description="A saved segment: its members at the last materialisation",
     )
+    destination: StrictStr | None = Field(
+        None,
+        pattern=r"^[a-z0-9_]{1,63}$",
+        description="Deliver to this webhook destination instead of answering with a file",
+    )
 
 
 @router.post(
     "/api/v1/exports/audience",
-    summary="Export everyone eligible for a purpose",
+    summary="Export everyone eligible for a purpose (a file, or to a destination)",
     responses={
         **NOT_FOUND,
         200: {"content": {media: {} for media in MEDIA_TYPES.values()}},
@@ -737,6 +744,30 @@ async def audience(body: AudienceIn, ctx: Ctx) -> Response:
             "Choose the people one way.",
             errors=[FieldError("segment", "give either segment or customer_ids")],
         )
+
+    if body.destination is not None:
+        destination = body.destination
+
+        def delivery(uow: Any, actor: Any) -> dict[str, Any]:
+            ids = body.customer_ids
+            if body.segment is not None:
+                ids = segment_member_ids(uow, body.segment)
+            return deliver_audience(
+                uow,
+                destination,
+                purpose=body.purpose,
+                actor=actor,
+                settings=ctx.settings,
+                customer_ids=ids,
+                fields=body.fields,
+                segment=body.segment,
+            )
+
+        result = await ctx.write(delivery)
+        failure = refused(result)
+        if failure is not None:
+            raise failure
+        return JSONResponse(jsonable_encoder(result))
 
     def use_case(uow: Any, actor: Any) -> tuple[bytes, dict[str, Any]]:
         out = io.BytesIO()

@@ -38,6 +38,7 @@ def translate_integrity_errors() -> Iterator[None]:
             "uq_sources_name",
             "uq_users_email",
             "uq_segments_key",
+            "uq_destinations_key",
             "attribute_definitions",
         ):
             if name in message:

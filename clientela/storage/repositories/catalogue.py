@@ -1,4 +1,4 @@
-"""Attribute registry and sources: the small reference tables."""
+"""Attribute registry, sources and destinations: the small reference tables."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 
 from clientela.storage.repositories._base import Repository, as_dict, translate_integrity_errors
-from clientela.storage.tables import attribute_definitions, sources
+from clientela.storage.tables import attribute_definitions, destinations, sources
 
 
 class AttributeRepository(Repository):
@@ -77,3 +77,27 @@ class SourceRepository(Repository):
     def list(self) -> list[dict[str, Any]]:
         rows = self.connection.execute(select(sources).order_by(sources.c.name))
         return [dict(row) for row in rows.mappings()]
+
+
+class DestinationRepository(Repository):
+    def add(self, row: Mapping[str, Any]) -> None:
+        with translate_integrity_errors():
+            self.connection.execute(insert(destinations), dict(row))
+
+    def list(self) -> list[dict[str, Any]]:
+        rows = self.connection.execute(select(destinations).order_by(destinations.c.key))
+        return [dict(row) for row in rows.mappings()]
+
+    def get_by_key(self, key: str) -> dict[str, Any] | None:
+        query = select(destinations).where(destinations.c.key == key)
+        return as_dict(self.connection.execute(query).mappings().first())
+
+    def delete(self, key: str) -> None:
+        self.connection.execute(delete(destinations).where(destinations.c.key == key))
+
+    def record_delivery(self, key: str, at: datetime, summary: Mapping[str, Any]) -> None:
+        self.connection.execute(
+            update(destinations)
+            .where(destinations.c.key == key)
+            .values(last_delivery_at=at, last_delivery=dict(summary))
+        )
