@@ -53,44 +53,39 @@ class PurchaseSummary:
 def purchase_summary(
     uow: UnitOfWork, *, until: date, unit: TimeUnit, minor_per_major: int
 ) -> PurchaseSummary:
-    """Orders up to and including the day ``until`` (the end of the observation)."""
-    ids: list[str] = []
-    frequency: list[float] = []
-    recency: list[float] = []
-    age: list[float] = []
-    monetary: list[float] = []
+    """Orders up to and including the day ``until`` (the end of the observation): the database
+    sums them per customer and day, numpy builds the summary per customer."""
     span = _DAYS[unit]
-    end = until.toordinal()
     cutoff = datetime.combine(until + timedelta(days=1), time(0), tzinfo=UTC)
-
-    def close(customer: str, days: dict[int, int]) -> None:
-        ordered = sorted(days)
-        first, last = ordered[0], ordered[-1]
-        repeats = [days[day] for day in ordered[1:]]
-        ids.append(customer)
-        frequency.append(float(len(repeats)))
-        recency.append((last - first) / span)
-        age.append((end - first) / span)
-        monetary.append(float(np.mean(repeats)) / minor_per_major if repeats else 0.0)
-
-    current: str | None = None
-    days: dict[int, int] = {}
-    for batch in uow.transactions.purchases(cutoff):
-        for customer, occurred_at, amount in batch:
-            if customer != current:
-                if current is not None:
-                    close(current, days)
-                current, days = customer, {}
-            day = occurred_at.date().toordinal()
-            days[day] = days.get(day, 0) + amount
-    if current is not None:
-        close(current, days)
+    rows = uow.transactions.purchase_days(cutoff)
+    if not rows:
+        empty = np.array([], dtype=np.float64)
+        return PurchaseSummary([], empty, empty, empty, empty)
+    ids = [row[0] for row in rows]
+    all_days = np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows))
+    all_amounts = np.fromiter((row[2] for row in rows), dtype=np.float64, count=len(rows))
+    # rows come by customer then time: purchases on one day count once (amounts summed)
+    new_customer = np.r_[True, [a != b for a, b in zip(ids[1:], ids[:-1], strict=True)]]
+    new_day = new_customer | np.r_[True, all_days[1:] != all_days[:-1]]
+    day_starts = np.flatnonzero(new_day)
+    days = all_days[day_starts]
+    amounts = np.add.reduceat(all_amounts, day_starts)
+    starts = np.flatnonzero(new_customer[day_starts])  # each customer is a run of days
+    ends = np.r_[starts[1:], len(days)]
+    purchases = (ends - starts).astype(np.float64)
+    first, last = days[starts], days[ends - 1]
+    spent = np.add.reduceat(amounts, starts) - amounts[starts]  # repeat purchases only
+    frequency = purchases - 1
+    end = (until - date(1970, 1, 1)).days
+    monetary = np.divide(
+        spent, frequency * minor_per_major, out=np.zeros_like(spent), where=frequency > 0
+    )
     return PurchaseSummary(
-        ids,
-        np.array(frequency),
-        np.array(recency),
-        np.array(age),
-        np.array(monetary),
+        [ids[i] for i in day_starts[starts]],
+        frequency,
+        (last - first) / span,
+        (end - first) / span,
+        monetary,
     )
 
 

@@ -74,10 +74,10 @@ def fit_bg_nbd(frequency: ArrayLike, recency: ArrayLike, age: ArrayLike) -> BgNb
     x, t_x, t = _arrays(frequency, recency, age)
     _check(x, t_x, t)
     scale = float(max(t.max(), 1.0))  # fit on a unit scale: alpha moves with the time unit
+    total = _BgNbdSum(x, t_x / scale, t / scale)
 
     def negative(log_params: Floats) -> float:
-        params = np.exp(log_params)
-        return -float(bg_nbd_log_likelihood(params, x, t_x / scale, t / scale).sum())
+        return -total(np.exp(log_params))
 
     found = _maximise(negative, np.zeros(4))
     r, alpha, a, b = np.exp(found.x)
@@ -110,8 +110,10 @@ def fit_gamma_gamma(frequency: ArrayLike, monetary: ArrayLike) -> GammaGamma:
     if len(x) < 10:
         raise ValueError("Gamma-Gamma needs at least 10 customers with repeat purchases")
 
+    total = _GammaGammaSum(x, m)
+
     def negative(log_params: Floats) -> float:
-        return -float(gamma_gamma_log_likelihood(np.exp(log_params), x, m).sum())
+        return -total(np.exp(log_params))
 
     found = _maximise(negative, np.log(np.array([1.0, 1.0, float(np.mean(m))])))
     p, q, v = np.exp(found.x)
@@ -152,8 +154,67 @@ def expected_spend(model: GammaGamma, frequency: ArrayLike, monetary: ArrayLike)
     return np.where(x > 0, weighted, population)
 
 
+class _BgNbdSum:
+    """The summed BG/NBD log-likelihood, fast to evaluate many times: the gamma-function terms
+    depend only on x, which takes few distinct values, so they are computed once per value."""
+
+    def __init__(self, x: Floats, t_x: Floats, t: Floats) -> None:
+        self.values, inverse = np.unique(x, return_inverse=True)
+        self.counts = np.bincount(inverse).astype(np.float64)
+        repeat = x > 0
+        self.n = len(x)
+        self.t_once = t[~repeat]  # people with no repeat purchase (x = 0)
+        self.x_repeat, self.t_x_repeat, self.t_repeat = x[repeat], t_x[repeat], t[repeat]
+
+    def __call__(self, params: Floats) -> float:
+        r, alpha, a, b = (float(v) for v in params)
+        u = self.values
+        per_value = gammaln(r + u) + gammaln(b + u) - gammaln(a + b + u)
+        constant = float(self.counts @ per_value) + self.n * (
+            -gammaln(r) + r * np.log(alpha) + gammaln(a + b) - gammaln(b)
+        )
+        # non-repeaters: a4 is -inf, so logaddexp(a3, a4) = a3
+        once = -r * np.log(alpha + self.t_once)
+        x, t_x, t = self.x_repeat, self.t_x_repeat, self.t_repeat
+        a3 = -(r + x) * np.log(alpha + t)
+        a4 = np.log(a) - np.log(b + x - 1) - (r + x) * np.log(alpha + t_x)
+        mixed = float(np.logaddexp(a3, a4).sum())
+        return float(constant + float(once.sum()) + mixed)
+
+
+class _GammaGammaSum:
+    """The summed Gamma-Gamma log-likelihood with its parameter-free parts precomputed."""
+
+    def __init__(self, x: Floats, m: Floats) -> None:
+        self.values, inverse = np.unique(x, return_inverse=True)
+        self.counts = np.bincount(inverse).astype(np.float64)
+        self.x, self.m = x, m
+        self.n = len(x)
+        self.x_log_m = float((x * np.log(m)).sum())
+        self.log_m = float(np.log(m).sum())
+        self.x_log_x = float((x * np.log(x)).sum())
+
+    def __call__(self, params: Floats) -> float:
+        p, q, v = (float(value) for value in params)
+        u = self.values
+        per_value = gammaln(p * u + q) - gammaln(p * u)
+        return float(
+            float(self.counts @ per_value)
+            - self.n * gammaln(q)
+            + self.n * q * np.log(v)
+            + p * self.x_log_m
+            - self.log_m
+            + p * self.x_log_x
+            - float(((p * self.x + q) * np.log(v + self.x * self.m)).sum())
+        )
+
+
 def _maximise(negative: Callable[[Floats], float], start: Floats) -> Any:
-    """Nelder-Mead to get near (robust from a poor start), L-BFGS-B to finish precisely."""
+    """L-BFGS-B from the start; when it does not converge, Nelder-Mead to get near (robust from
+    a poor start) and L-BFGS-B again to finish precisely."""
+    found = minimize(negative, start, method="L-BFGS-B")
+    if found.success and np.isfinite(found.fun):
+        return found
     options = {"xatol": 1e-8, "fatol": 1e-8, "maxiter": 20_000, "maxfev": 20_000}
     near = minimize(negative, start, method="Nelder-Mead", options=options)
     return minimize(negative, near.x, method="L-BFGS-B")

@@ -202,6 +202,9 @@ events = Table(
     UniqueConstraint("source_id", "message_id", name="uq_events_source_message"),
 )
 Index("ix_events_customer_occurred", events.c.customer_id, events.c.occurred_at)
+# Segment conditions over a time window ("events in the last 90 days"): a range scan of the
+# window that never reads the table.
+Index("ix_events_occurred_customer", events.c.occurred_at, events.c.customer_id, events.c.name)
 Index("ix_events_anonymous_id", events.c.anonymous_id)
 
 transactions = Table(
@@ -226,7 +229,24 @@ transactions = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("source_id", "order_id", name="uq_transactions_source_order"),
 )
-Index("ix_transactions_customer_occurred", transactions.c.customer_id, transactions.c.occurred_at)
+# Covering indexes: per-customer aggregates (RFM, lifetime value) read the first in customer
+# order, windowed segment conditions range-scan the second; neither reads the table.
+Index(
+    "ix_transactions_customer_occurred",
+    transactions.c.customer_id,
+    transactions.c.occurred_at,
+    transactions.c.status,
+    transactions.c.amount_minor,
+    transactions.c.refunded_minor,
+)
+Index(
+    "ix_transactions_occurred_customer",
+    transactions.c.occurred_at,
+    transactions.c.customer_id,
+    transactions.c.status,
+    transactions.c.amount_minor,
+    transactions.c.refunded_minor,
+)
 
 purposes = Table(
     "purposes",

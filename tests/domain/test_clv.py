@@ -71,3 +71,30 @@ def test_bad_input_is_refused() -> None:
         fit_bg_nbd([1], [5], [3])
     with pytest.raises(ValueError, match="no customers"):
         fit_bg_nbd([], [], [])
+
+
+def test_the_fast_sums_equal_the_per_customer_likelihoods() -> None:
+    """The fitting uses sums with the parameter-free parts precomputed; they must be the same
+    numbers as the plain per-customer log-likelihoods."""
+    import numpy as np
+
+    from clientela.domain.clv import (
+        _BgNbdSum,
+        _GammaGammaSum,
+        bg_nbd_log_likelihood,
+        gamma_gamma_log_likelihood,
+    )
+
+    rng = np.random.default_rng(3)
+    x = rng.poisson(1.2, 500).astype(float)
+    t = rng.uniform(1, 40, 500)
+    t_x = np.where(x > 0, t * rng.uniform(0, 1, 500), 0.0)
+    m = rng.gamma(2.0, 30.0, 500)
+    for params in ([0.24, 4.4, 0.79, 2.4], [2.0, 0.5, 3.0, 0.2]):
+        plain = bg_nbd_log_likelihood(np.array(params), x, t_x, t).sum()
+        assert abs(_BgNbdSum(x, t_x, t)(np.array(params)) - plain) < 1e-6 * abs(plain)
+    keep = x > 0
+    for params in ([6.25, 3.74, 15.44], [1.0, 9.0, 200.0]):
+        plain = gamma_gamma_log_likelihood(np.array(params), x[keep], m[keep]).sum()
+        fast = _GammaGammaSum(x[keep], m[keep])(np.array(params))
+        assert abs(fast - plain) < 1e-6 * abs(plain)

@@ -6,7 +6,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from clientela.storage.repositories._base import Repository
 from clientela.storage.tables import customer_scores, customers, events, transactions
@@ -148,33 +150,23 @@ class AnalyticsRepository(Repository):
             self.write_scores(rows[start : start + batch], columns)
 
     def write_scores(self, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
-        """Set ``columns`` for each row's customer (rows created as needed)."""
+        """Set ``columns`` for each row's customer (rows created as needed): one upsert,
+        sent as multi-row statements on both engines."""
         if not rows:
             return
-        ids = [str(row["customer_id"]) for row in rows]
-        existing: set[str] = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            existing.update(
-                str(found[0])
-                for found in self.connection.execute(
-                    select(customer_scores.c.customer_id).where(
-                        customer_scores.c.customer_id.in_(chunk)
-                    )
-                ).all()
-            )
-        fresh = [{"customer_id": i} for i in ids if i not in existing]
-        if fresh:
-            self.connection.execute(insert(customer_scores), fresh)
-        statement = (
-            update(customer_scores)
-            .where(customer_scores.c.customer_id == bindparam("key_id"))
-            .values({name: bindparam(f"v_{name}") for name in columns})
+        upsert = (
+            postgresql_insert(customer_scores)
+            if self.dialect == "postgresql"
+            else sqlite_insert(customer_scores)
+        )
+        statement = upsert.on_conflict_do_update(
+            index_elements=[customer_scores.c.customer_id],
+            set_={name: upsert.excluded[name] for name in columns},
         )
         self.connection.execute(
             statement,
             [
-                {"key_id": row["customer_id"], **{f"v_{name}": row[name] for name in columns}}
+                {"customer_id": row["customer_id"], **{name: row[name] for name in columns}}
                 for row in rows
             ],
         )
