@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_CUSTOMERS ?= 3000
 
-.PHONY: run test lint format typecheck unit bench docs clean
+.PHONY: run test lint format typecheck unit bench docs clean assets
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,13 +17,25 @@ $(STAMP): pyproject.toml constraints.txt
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# Front-end packages (htmx, axe-core) from the npm registry, pinned by frontend/package-lock.json;
+# without Node.js the pages still work (search submits as a form).
+ASSETS := frontend/node_modules/.installed-$(shell cat frontend/package-lock.json | cksum | cut -d' ' -f1)
+
+$(ASSETS): frontend/package.json frontend/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix frontend --no-audit --no-fund --loglevel=error && \
+	  rm -f frontend/node_modules/.installed-* && touch $(ASSETS); \
+	else echo "npm not found: the web pages work without htmx (install Node.js for live search)"; fi
+
+assets: $(ASSETS)
+
 ## run: install, create the store with demo data on first run, serve on http://$(HOST):$(PORT)
-run: $(STAMP)
+run: $(STAMP) $(ASSETS)
 	$(BIN)/clientela init --demo --customers $(DEMO_CUSTOMERS)
 	$(BIN)/clientela serve --host $(HOST) --port $(PORT)
 
 ## test: lint, type-check and the whole suite
-test: lint typecheck
+test: lint typecheck $(ASSETS)
 	$(BIN)/pytest
 
 lint: $(STAMP)

@@ -106,6 +106,28 @@ def stored_orders(
         uow.commit()
 
 
+USER_PASSWORD = "correct horse battery staple 42"
+
+
+def user(store: Any, role: str, email: str, *, mfa: bool = False) -> dict[str, Any]:
+    """A user created through the service, with MFA enrolled (its TOTP secret returned) when
+    asked; the password is ``USER_PASSWORD``."""
+    import pyotp
+
+    from clientela.security import users
+
+    with store.unit_of_work() as uow:
+        created = users.create_user(
+            uow, email=email, role=role, password=USER_PASSWORD, actor=actor()
+        )
+        secret = None
+        if mfa:
+            secret = users.start_mfa_enrolment(uow, created["id"], password=USER_PASSWORD)["secret"]
+            users.confirm_mfa(uow, created["id"], pyotp.TOTP(secret).now())
+        uow.commit()
+    return {**created, "password": USER_PASSWORD, "totp_secret": secret}
+
+
 def registered_purposes(store: Any) -> None:
     """The demo catalogue's purposes (marketing_email, analytics, ...) in the register."""
     from clientela.demo.catalogue import PURPOSES

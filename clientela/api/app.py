@@ -39,6 +39,7 @@ from clientela.settings import Settings, get_settings
 from clientela.setup.service import check_master_key
 from clientela.storage.store import Store
 from clientela.web import pages
+from clientela.web.errors import install_page_handlers
 
 __all__ = ["create_app"]
 
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.store = the_store
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
+    install_page_handlers(app)
     app.include_router(system.router)
     app.include_router(customers.router)
     app.include_router(attributes.router)
@@ -103,6 +105,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(destinations.router)
     app.include_router(pages.router)
     app.mount("/api/docs/static", StaticFiles(directory=_SWAGGER_STATIC), name="swagger")
+    if pages.VENDOR_DIR.is_dir():  # htmx and axe-core, when `make assets` installed them
+        app.mount("/static/vendor", StaticFiles(directory=pages.VENDOR_DIR), name="vendor")
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
 
     @app.get("/api/docs", include_in_schema=False)

@@ -133,7 +133,18 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/auth/mfa/enrolment/confirm"): SESSION,
     ("POST", "/api/v1/auth/sign-out"): SESSION,
     ("POST", "/api/v1/auth/password"): SESSION,
+    ("POST", "/api/v1/auth/email"): SESSION,
     ("GET", "/api/ping"): PUBLIC,
+    # the web application: sign-in steps are public (the form is the credential), pages need
+    # a session and the same permissions as the API routes they mirror
+    ("GET", "/sign-in"): PUBLIC,
+    ("POST", "/sign-in"): PUBLIC,
+    ("GET", "/sign-in/mfa"): PUBLIC,
+    ("POST", "/sign-in/mfa"): PUBLIC,
+    ("POST", "/sign-out"): SESSION,
+    ("GET", "/customers"): "customers.read",
+    ("POST", "/customers"): "customers.read",
+    ("GET", "/customers/{customer_id}"): "customers.read",
     ("GET", "/api/v1/customers"): "customers.read",
     ("POST", "/api/v1/customers"): "customers.write",
     ("POST", "/api/v1/customers/search"): "customers.read",

@@ -308,6 +308,52 @@ def change_password(
     return _start_session(uow, user, ip=ip, now=now, mfa_passed=True, enrolment=False)
 
 
+def change_email(
+    uow: UnitOfWork, token: str, password: str, new_email: str, *, ip: str | None
+) -> SignIn:
+    """Re-authenticate with the password, change the sign-in e-mail, tell the old address (a
+    taken-over session cannot quietly move the account), end every session of the account and
+    start a fresh one."""
+    _, session = session_actor(uow, token, ip=ip, request_id=None)
+    user = _user(uow, str(session["user_id"]))
+    if not verify_password(user["password_hash"], password):
+        raise Unauthorized(_GENERIC)
+    errors = ErrorCollector()
+    try:
+        address = normalise_email(new_email)
+    except Exception as exc:
+        errors.add("email", str(getattr(exc, "message", exc)), "invalid")
+        address = ""
+    if address and address == user["email"]:
+        errors.add("email", "is the current e-mail", "unchanged")
+    errors.raise_if_any("The new e-mail is not acceptable.")
+    if uow.users.get_by_email(address) is not None:
+        raise Conflict("Another user has this e-mail.")
+    now = utcnow()
+    try:
+        uow.users.update(str(user["id"]), {"email": address})
+    except DuplicateKey:
+        raise Conflict("Another user has this e-mail.") from None
+    uow.outbox.add(
+        {
+            "id": new_id(),
+            "customer_id": None,
+            "channel": "email",
+            "address": user["email"],
+            "subject": "Your Clientela sign-in e-mail was changed",
+            "body": "The e-mail you sign in to Clientela with was changed. If you did not do "
+            "this, tell your administrator at once.",
+            "created_at": now,
+            "sent_at": None,
+        }
+    )
+    uow.users.end_sessions(str(user["id"]), now)
+    audit.record(uow, _user_actor(user, ip), "user.email_changed", [None], ["email"])
+    return _start_session(
+        uow, {**user, "email": address}, ip=ip, now=now, mfa_passed=True, enrolment=False
+    )
+
+
 # --- MFA ----------------------------------------------------------------------------------------
 
 

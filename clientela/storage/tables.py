@@ -661,7 +661,7 @@ outbox = Table(
     metadata,
     # Messages to people (verification codes), waiting for a sender to deliver them.
     _id(),
-    _customer_fk(),
+    _customer_fk(nullable=True),  # empty for messages to staff (account notices)
     Column("channel", String(16), nullable=False),  # email, sms
     Column("address", String(254), nullable=False),
     Column("subject", String(200), nullable=False),

@@ -69,10 +69,20 @@ def _url(path: str) -> str:
     return path.replace("{purpose}", "some_purpose")
 
 
+def _is_page(path: str) -> bool:
+    return not (path.startswith("/api") or path.startswith("/v1"))
+
+
 MATRIX = [
     (method, path, role)
     for (method, path), permission in sorted(policy.ROUTES.items())
-    if permission not in (policy.PUBLIC, policy.WRITE_KEY, policy.SESSION)
+    if permission not in (policy.PUBLIC, policy.WRITE_KEY, policy.SESSION) and not _is_page(path)
+    for role in ROLES
+]
+PAGES = [
+    (method, path, role)
+    for (method, path), permission in sorted(policy.ROUTES.items())
+    if permission not in (policy.PUBLIC, policy.WRITE_KEY, policy.SESSION) and _is_page(path)
     for role in ROLES
 ]
 
@@ -122,3 +132,58 @@ def test_fields_are_masked_or_hidden_by_role(store: Store, settings: Settings) -
     assert seen["marketer"]["document"] is None
     assert seen["viewer"]["given_name"] == "A***"
     assert seen["analyst"]["quality_score"] == seen["admin"]["quality_score"]
+
+
+@pytest.fixture(scope="module")
+def page_clients(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, tuple[TestClient, str]]]:
+    """A signed-in browser session per role (MFA done where the role needs it), with the
+    session's CSRF token."""
+    import re
+    import time
+
+    import pyotp
+
+    from tests.conftest import _migrate
+
+    path = tmp_path_factory.mktemp("pages") / "clientela.db"
+    _migrate(f"sqlite+pysqlite:///{path}")
+    store = Store(f"sqlite+pysqlite:///{path}", keyring=factories.TEST_KEYRING)
+    app = create_app(Settings(data_dir=path.parent), store)
+    sessions: dict[str, tuple[TestClient, str]] = {}
+    for role in ROLES:
+        account = factories.user(store, role, f"{role}@example.com", mfa=role in ("admin", "dpo"))
+        client = TestClient(app)
+        client.post("/sign-in", data={"email": account["email"], "password": account["password"]})
+        if account["totp_secret"]:
+            code = pyotp.TOTP(account["totp_secret"]).at(int(time.time()) + 30)
+            client.post("/sign-in/mfa", data={"code": code})
+        # the session's form token, from any page that shows it
+        found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/customers").text)
+        sessions[role] = (client, found.group(1) if found else "")
+    sessions[""] = (TestClient(app), "")
+    yield sessions
+    store.dispose()
+
+
+@pytest.mark.parametrize(("method", "path", "role"), PAGES)
+def test_each_role_on_each_page(
+    page_clients: dict[str, tuple[TestClient, str]], method: str, path: str, role: str
+) -> None:
+    """Pages use the same table with a session: refused roles get a 403 page, anonymous
+    visitors the sign-in page."""
+    permission = policy.ROUTES[(method, path)]
+    actor = Actor("user", "u", role)
+    client, csrf = page_clients[role]
+    response = client.request(
+        method, _url(path), data={"csrf_token": csrf} if method == "POST" else None
+    )
+    if policy.allowed(actor, permission):
+        assert response.status_code != 403, (role, method, path, response.text)
+    else:
+        assert response.status_code == 403, (role, method, path, response.status_code)
+    anonymous, _ = page_clients[""]
+    refused = anonymous.request(method, _url(path), follow_redirects=False)
+    assert refused.status_code == 303
+    assert refused.headers["location"].startswith("/sign-in")

@@ -208,3 +208,41 @@ def test_changing_the_password_needs_the_current_one_and_ends_other_sessions(
     with store.unit_of_work(write=False) as uow, pytest.raises(Unauthorized):
         users.session_actor(uow, other.token, ip=None, request_id=None)
     _sign_in(store, "change@example.com", "a brand new passphrase")
+
+
+def test_changing_the_email_needs_the_password_and_tells_the_old_address(
+    store: Store, settings: Settings
+) -> None:
+    _user(store, "support", "old@example.com")
+    _user(store, "viewer", "taken@example.com")
+    app = create_app(settings, store)
+    other = _sign_in(store, "old@example.com", PASSWORD)
+    with TestClient(app) as client:
+        signed = client.post(
+            "/api/v1/auth/sign-in", json={"email": "old@example.com", "password": PASSWORD}
+        ).json()
+        csrf = {"X-CSRF-Token": signed["csrf_token"]}
+        body = {"password": "not it at all", "email": "new@example.com"}
+        assert client.post("/api/v1/auth/email", json=body, headers=csrf).status_code == 401
+        body["password"] = PASSWORD
+        assert client.post("/api/v1/auth/email", json=body).status_code == 403  # no CSRF
+        taken = client.post(
+            "/api/v1/auth/email", json={**body, "email": "Taken@example.com"}, headers=csrf
+        )
+        assert taken.status_code == 409
+        invalid = client.post(
+            "/api/v1/auth/email", json={**body, "email": "not an address"}, headers=csrf
+        )
+        assert invalid.status_code == 422
+        assert invalid.json()["errors"][0]["field"] == "email"
+        changed = client.post("/api/v1/auth/email", json=body, headers=csrf)
+        assert changed.status_code == 200, changed.text
+        assert client.get("/api/v1/customers").status_code == 200  # the new session works
+    with store.unit_of_work(write=False) as uow:
+        with pytest.raises(Unauthorized):
+            users.session_actor(uow, other.token, ip=None, request_id=None)
+        notices = uow.outbox.pending()
+    assert [n["address"] for n in notices] == ["old@example.com"]
+    _sign_in(store, "new@example.com", PASSWORD)
+    with pytest.raises(Unauthorized):
+        _sign_in(store, "old@example.com", PASSWORD)

@@ -217,6 +217,36 @@ async def change_password(
     return await _start(request, response, use_case)
 
 
+class EmailChange(_Body):
+    password: StrictStr = Field(min_length=1, max_length=1024)
+    email: StrictStr = Field(min_length=3, max_length=254)
+
+
+@router.post(
+    "/api/v1/auth/email",
+    response_model=SessionOut,
+    summary="Change the sign-in e-mail (password again); other sessions end",
+)
+async def change_email(
+    body: EmailChange, request: Request, response: Response, session: SessionCookie = None
+) -> dict[str, Any]:
+    """The old address is told of the change."""
+    store: Store = request.app.state.store
+    if not session:
+        raise Unauthorized("Sign in first.")
+    csrf = request.headers.get("x-csrf-token", "")
+
+    def use_case() -> users.SignIn:
+        with store.unit_of_work() as uow:
+            _, current = users.session_actor(uow, session, ip=_ip(request), request_id=None)
+            users.check_csrf(current, csrf)
+            signed = users.change_email(uow, session, body.password, body.email, ip=_ip(request))
+            uow.commit()
+            return signed
+
+    return await _start(request, response, use_case)
+
+
 @router.post(
     "/api/v1/auth/sign-out", status_code=status.HTTP_204_NO_CONTENT, summary="End the session"
 )

@@ -68,7 +68,8 @@ class UserRepository(Repository):
         return [dict(row) for row in rows.mappings()]
 
     def update(self, user_id: str, values: Mapping[str, Any]) -> None:
-        self.connection.execute(update(users).where(users.c.id == user_id).values(**values))
+        with translate_integrity_errors():  # a sign-in e-mail taken meanwhile
+            self.connection.execute(update(users).where(users.c.id == user_id).values(**values))
 
     def replace_recovery_codes(self, user_id: str, hashes: Sequence[str]) -> None:
         self.connection.execute(

@@ -1,0 +1,110 @@
+"""The web pages without a browser: sign-in with MFA, the redirects, CSRF on sign-out, search,
+the 360 page with masking, and errors that are pages."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import pyotp
+from fastapi.testclient import TestClient
+
+from clientela.api.app import create_app
+from clientela.settings import Settings
+from clientela.storage.store import Store
+from tests import factories
+
+
+def _signed_in(client: TestClient, account: dict[str, Any], target: str = "/customers") -> Any:
+    answer = client.post(
+        "/sign-in",
+        data={"email": account["email"], "password": account["password"], "next": target},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    if account["totp_secret"]:
+        assert answer.headers["location"].startswith("/sign-in/mfa")
+        # the next step's code: the current one went into the enrolment (each is used once)
+        code = pyotp.TOTP(account["totp_secret"]).at(int(time.time()) + 30)
+        answer = client.post(
+            "/sign-in/mfa", data={"code": code, "next": target}, follow_redirects=False
+        )
+        assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == target
+    return answer
+
+
+def test_pages_need_a_session_and_mfa(store: Store, settings: Settings) -> None:
+    admin = factories.user(store, "admin", "admin@example.com", mfa=True)
+    with TestClient(create_app(settings, store)) as client:
+        away = client.get("/customers", follow_redirects=False)
+        assert away.status_code == 303
+        assert away.headers["location"] == "/sign-in?next=/customers"
+        wrong = client.post("/sign-in", data={"email": admin["email"], "password": "nope, not it"})
+        assert wrong.status_code == 401
+        assert "Wrong e-mail or password." in wrong.text
+        client.post(
+            "/sign-in",
+            data={"email": admin["email"], "password": admin["password"]},
+            follow_redirects=False,
+        )
+        # the password alone does not open pages: the code does
+        pending = client.get("/customers", follow_redirects=False)
+        assert pending.headers["location"].startswith("/sign-in/mfa")
+        bad_code = client.post("/sign-in/mfa", data={"code": "000000"})
+        assert bad_code.status_code == 401
+        _signed_in(client, admin)
+        assert client.get("/customers").status_code == 200
+        # sign-out needs the session's CSRF token
+        page = client.get("/customers").text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        refused = client.post("/sign-out", data={"csrf_token": "forged"})
+        assert refused.status_code == 403
+        out = client.post("/sign-out", data={"csrf_token": csrf}, follow_redirects=False)
+        assert out.headers["location"] == "/sign-in"
+        assert client.get("/customers", follow_redirects=False).status_code == 303
+
+
+def test_search_and_the_360_page_as_each_role_may_see_them(
+    store: Store, settings: Settings
+) -> None:
+    person = factories.stored_customer(
+        store,
+        settings,
+        given_name="Joana",
+        family_name="Silva",
+        email="joana.silva@gmail.com",
+        phone="+55 81 98765-4321",
+        document=factories.cpf(7),
+    )
+    support = factories.user(store, "support", "support@example.com")
+    analyst = factories.user(store, "analyst", "analyst@example.com")
+    with TestClient(create_app(settings, store)) as client:
+        _signed_in(client, support)
+        form = client.get("/customers").text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+        found = client.post("/customers", data={"q": "(81) 98765 4321", "csrf_token": csrf})
+        assert person["id"] in found.text
+        partial = client.post(
+            "/customers", data={"q": "joana", "csrf_token": csrf}, headers={"HX-Request": "true"}
+        )
+        assert "<html" not in partial.text and person["id"] in partial.text
+        forged = client.post("/customers", data={"q": "joana", "csrf_token": "forged"})
+        assert forged.status_code == 403
+        page = client.get(f"/customers/{person['id']}")
+        assert page.status_code == 200
+        assert "joana.silva@gmail.com" in page.text
+        missing = client.get("/customers/01a205d6-314e-7000-aa27-f0ccaeba521f")
+        assert missing.status_code == 404
+        assert "Check the address" in missing.text
+    with TestClient(create_app(settings, store)) as client:
+        _signed_in(client, analyst)
+        page = client.get(f"/customers/{person['id']}").text
+        assert "j***@g***.com" in page
+        assert "joana.silva@gmail.com" not in page
+        assert 'data-field="document"' not in page
+        assert factories.cpf(7) not in page
+    with store.unit_of_work(write=False) as uow:
+        reads = uow.audit.for_customer(person["id"])
+    assert {"customer.read", "customer.search"} <= {entry["action"] for entry in reads}
