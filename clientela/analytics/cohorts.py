@@ -16,42 +16,30 @@ from clientela.storage.uow import UnitOfWork
 __all__ = ["cohort_matrix"]
 
 
-def _month(moment: datetime) -> tuple[int, int]:
-    day = moment.astimezone(UTC)
-    return day.year, day.month
-
-
-def _index(start: tuple[int, int], month: tuple[int, int]) -> int:
-    return (month[0] - start[0]) * 12 + month[1] - start[1]
-
-
 def cohort_matrix(
     uow: UnitOfWork, *, until: date | None = None, minor_per_major: int = 100
 ) -> dict[str, Any]:
     until = analysis_day(until, "until")
     cutoff = datetime.combine(until + timedelta(days=1), time(0), tzinfo=UTC)
-    first: dict[str, tuple[int, int]] = {}
-    active: dict[tuple[int, int], dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
-    revenue: dict[tuple[int, int], dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for customer_id, occurred_at, amount in uow.analytics.monthly_orders(cutoff):
-        month = _month(occurred_at)
-        start = first.setdefault(customer_id, month)
-        offset = _index(start, month)
-        active[start][offset].add(customer_id)
-        revenue[start][offset] += amount
-    last = (until.year, until.month)
+    active: dict[int, dict[int, int]] = defaultdict(dict)
+    revenue: dict[int, dict[int, int]] = defaultdict(dict)
+    for first, month, customers, amount in uow.analytics.cohort_cells(cutoff):
+        active[first][month - first] = customers
+        revenue[first][month - first] = amount
+    last = until.year * 12 + until.month - 1
     cohorts = []
     for start in sorted(active):
-        size = len(active[start][0])
-        months = _index(start, last) + 1
+        size = active[start].get(0, 0)
+        months = last - start + 1
+        year, month = divmod(start, 12)
         cohorts.append(
             {
-                "cohort": f"{start[0]:04d}-{start[1]:02d}",
+                "cohort": f"{year:04d}-{month + 1:02d}",
                 "customers": size,
                 "retention": [
-                    round(len(active[start].get(k, ())) / size, 4) for k in range(months)
+                    round(active[start].get(k, 0) / size, 4) if size else 0.0 for k in range(months)
                 ],
-                "active": [len(active[start].get(k, ())) for k in range(months)],
+                "active": [active[start].get(k, 0) for k in range(months)],
                 "revenue": [
                     round(revenue[start].get(k, 0) / minor_per_major, 2) for k in range(months)
                 ],

@@ -36,7 +36,8 @@ def compute_rfm(uow: UnitOfWork, *, as_of: date | None = None) -> dict[str, Any]
     if not rows:
         uow.analytics.replace_scores([], RFM_COLUMNS)
         return {"as_of": as_of.isoformat(), "customers": 0, "segments": {}}
-    recency = np.array([(as_of - last.date()).days for _, last, _, _ in rows], dtype=np.float64)
+    today = (as_of - date(1970, 1, 1)).days
+    recency = np.array([today - last for _, last, _, _ in rows], dtype=np.float64)
     frequency = np.array([orders for _, _, orders, _ in rows], dtype=np.float64)
     monetary = np.array([total for _, _, _, total in rows], dtype=np.float64)
     r, f, m = quintile_scores(-recency), quintile_scores(frequency), quintile_scores(monetary)

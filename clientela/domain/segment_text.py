@@ -245,6 +245,13 @@ class _Parser:
         op = _OPS[self.expect("op")]
         return op, self.number()
 
+    def starts_date_comparison(self) -> bool:
+        token = self.peek()
+        if token is None:
+            return False
+        kind, text, _ = token
+        return kind == "op" or (kind == "word" and text.lower() in ("within", "older", "between"))
+
     def date_comparison(self) -> tuple[str, Any]:
         """After first / last: within N days, older than N days, between A and B, or an
         operator and a date."""
@@ -311,6 +318,10 @@ class _Parser:
             if self.word("within"):
                 spec["within_days"] = self.days()
             if measure in ("first", "last"):
+                if "within_days" in spec and not self.starts_date_comparison():
+                    # "orders first within 30 days": the condition, not a window
+                    days = spec.pop("within_days")
+                    return {"orders": spec, "op": "within_days", "value": days}
                 op, value = self.date_comparison()
             else:
                 op, value = self.comparison()

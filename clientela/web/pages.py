@@ -7,21 +7,48 @@ use case through the same services as the API, so masking and the audit log are 
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from clientela import __version__
+from clientela.analytics.dashboard import dashboard
 from clientela.api.deps import SESSION_COOKIE, get_store
-from clientela.customers.service import count_active, get_customer, search_customers, timeline
-from clientela.domain.errors import ClientelaError, Unauthorized
+from clientela.audit import service as audit_service
+from clientela.customers.service import (
+    count_active,
+    get_customer,
+    search_customers,
+    timeline,
+    update_customer,
+)
+from clientela.dedupe import review as dedupe_review
+from clientela.domain.errors import (
+    ClientelaError,
+    FieldError,
+    InvalidValue,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+)
+from clientela.domain.identity import normalise_identity
+from clientela.domain.segment_text import from_text, to_text
+from clientela.domain.segments import FIELD_TYPES, SCORE_TYPES
+from clientela.privacy import requests as privacy_requests
 from clientela.privacy.consent import consent_state
-from clientela.security import users
-from clientela.segments.service import segments_of
+from clientela.security import policy, users
+from clientela.segments.service import (
+    count_segment,
+    create_segment,
+    list_segments,
+    materialise_segment,
+    segments_of,
+)
 from clientela.storage.store import Store
 from clientela.web.auth import Page, page_context
 
@@ -209,6 +236,32 @@ def _set_cookie(request: Request, response: Response, token: str) -> None:
     )
 
 
+# --- dashboard --------------------------------------------------------------------------------
+
+
+def bars(values: list[float], height: int = 120) -> list[int]:
+    """Bar heights in pixels for a small server-drawn chart (no chart library, no script)."""
+    top = max(values, default=0) or 1
+    return [round(value / top * height) for value in values]
+
+
+templates.env.globals["bars"] = bars
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+async def dashboard_page(request: Request, page: PageContext) -> HTMLResponse:
+    def use_case() -> dict[str, Any]:
+        with page.store.unit_of_work(write=False) as uow:
+            return dashboard(
+                uow,
+                minor_per_major=10**page.settings.currency_exponent,
+                with_requests=policy.allowed(page.actor, "privacy.requests"),
+            )
+
+    figures = await run_in_threadpool(use_case)
+    return templates.TemplateResponse(request, "dashboard.html", {"page": page, "figures": figures})
+
+
 # --- customers ------------------------------------------------------------------------------------
 
 
@@ -277,8 +330,19 @@ async def customer_page(request: Request, customer_id: str, page: PageContext) -
         (title, [(f, _shown(profile[f])) for f in fields if profile.get(f) not in _EMPTY])
         for title, fields in SECTIONS
     ]
+    saved = request.query_params.get("saved") == "1"
     return templates.TemplateResponse(
-        request, "customer.html", {"page": page, "sections": sections, **data}
+        request,
+        "customer.html",
+        {
+            "page": page,
+            "sections": sections,
+            "saved": saved,
+            "can_edit": policy.allowed(page.actor, "customers.write"),
+            "can_audit": policy.allowed(page.actor, "audit.read"),
+            "can_privacy": policy.allowed(page.actor, "privacy.requests"),
+            **data,
+        },
     )
 
 
@@ -293,6 +357,522 @@ def _shown(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}: {v}" for k, v in value.items())
     return str(value)
+
+
+#: what the edit form offers (the API takes every field)
+EDITABLE: tuple[tuple[str, str, str], ...] = (
+    ("given_name", "Given name", "text"),
+    ("family_name", "Family name", "text"),
+    ("email", "E-mail", "email"),
+    ("phone", "Phone", "tel"),
+    ("birth_date", "Birth date", "date"),
+    ("address_line1", "Address", "text"),
+    ("city", "City", "text"),
+    ("region", "Region", "text"),
+    ("postal_code", "Postal code", "text"),
+    ("country", "Country (ISO code)", "text"),
+    ("occupation", "Occupation", "text"),
+)
+
+
+@router.get("/customers/{customer_id}/edit", response_class=HTMLResponse)
+async def edit_page(request: Request, customer_id: str, page: PageContext) -> HTMLResponse:
+    def use_case() -> dict[str, Any]:
+        with page.store.unit_of_work(write=False) as uow:
+            profile = get_customer(uow, customer_id, actor=page.actor, settings=page.settings)
+            uow.commit()
+            return profile
+
+    profile = await run_in_threadpool(use_case)
+    values = {
+        name: "" if profile.get(name) is None else str(profile[name]) for name, _, _ in EDITABLE
+    }
+    return templates.TemplateResponse(
+        request,
+        "edit.html",
+        {"page": page, "profile": profile, "fields": EDITABLE, "values": values, "errors": {}},
+    )
+
+
+@router.post("/customers/{customer_id}/edit", response_model=None)
+async def edit(request: Request, customer_id: str, page: PageContext) -> Response:
+    """All of the change or none of it; errors are shown beside their fields."""
+    form = await request.form()
+    page.check_csrf(str(form.get("csrf_token", "")))
+    submitted = {name: str(form.get(name, "")).strip() for name, _, _ in EDITABLE}
+    version = str(form.get("version", ""))
+
+    def use_case() -> dict[str, Any]:
+        with page.store.unit_of_work() as uow:
+            current = get_customer(uow, customer_id, actor=page.actor, settings=page.settings)
+            changes = {
+                name: (value or None)
+                for name, value in submitted.items()
+                if value != ("" if current.get(name) is None else str(current[name]))
+            }
+            update_customer(
+                uow,
+                customer_id,
+                changes,
+                actor=page.actor,
+                settings=page.settings,
+                expected_version=int(version) if version.isdigit() else None,
+                source="web",
+            )
+            uow.commit()
+            return current
+
+    try:
+        await run_in_threadpool(use_case)
+    except ValidationFailed as exc:
+        errors = {error.field: error.message for error in exc.errors}
+
+        def reread() -> dict[str, Any]:
+            with page.store.unit_of_work(write=False) as uow:
+                found = get_customer(uow, customer_id, actor=page.actor, settings=page.settings)
+                uow.commit()
+                return found
+
+        profile = await run_in_threadpool(reread)
+        return templates.TemplateResponse(
+            request,
+            "edit.html",
+            {
+                "page": page,
+                "profile": profile,
+                "fields": EDITABLE,
+                "values": submitted,
+                "errors": errors,
+                "detail": exc.detail,
+            },
+            status_code=422,
+        )
+    return RedirectResponse(f"/customers/{customer_id}?saved=1", status_code=303)
+
+
+# --- audit log (DPO, admin) ----------------------------------------------------------------
+
+
+@router.get("/audit", response_class=HTMLResponse)
+async def audit_page(
+    request: Request,
+    page: PageContext,
+    customer_id: Annotated[str, Query(max_length=36)] = "",
+    actor: Annotated[str, Query(max_length=200)] = "",
+) -> HTMLResponse:
+    """Who read or changed whose data, newest first (never the values); the search is itself
+    audited. Verification walks the whole sealed chain."""
+    entries: list[dict[str, Any]] | None = None
+    if customer_id or actor:
+
+        def use_case() -> list[dict[str, Any]]:
+            with page.store.unit_of_work(write=False) as uow:
+                found = audit_service.search(
+                    uow,
+                    page.actor,
+                    customer_id=customer_id or None,
+                    by=actor or None,
+                    limit=5000,
+                )
+                uow.commit()
+                return found
+
+        entries = list(reversed(await run_in_threadpool(use_case)))[:500]
+    return templates.TemplateResponse(
+        request,
+        "audit.html",
+        {
+            "page": page,
+            "entries": entries,
+            "customer_id": customer_id,
+            "actor": actor,
+            "verification": None,
+        },
+    )
+
+
+@router.post("/audit/verify", response_class=HTMLResponse)
+async def audit_verify(
+    request: Request, page: PageContext, csrf_token: Annotated[str, Form(max_length=200)] = ""
+) -> HTMLResponse:
+    page.check_csrf(csrf_token)
+
+    def use_case() -> dict[str, Any]:
+        with page.store.unit_of_work(write=False) as uow:
+            return audit_service.verify_chain(uow).as_dict()
+
+    verification = await run_in_threadpool(use_case)
+    return templates.TemplateResponse(
+        request,
+        "audit.html",
+        {
+            "page": page,
+            "entries": None,
+            "customer_id": "",
+            "actor": "",
+            "verification": verification,
+        },
+    )
+
+
+# --- privacy requests (DPO) -------------------------------------------------------------------
+
+REQUEST_KINDS = (
+    ("access", "Access (a copy of their data)"),
+    ("portability", "Portability"),
+    ("confirmation", "Confirmation that data is held"),
+    ("sharing_info", "Who the data is shared with"),
+    ("erasure", "Erasure"),
+    ("objection", "Objection"),
+    ("opt_out", "Opt-out of sale or sharing"),
+)
+
+
+@router.get("/privacy/requests", response_class=HTMLResponse)
+async def requests_page(request: Request, page: PageContext) -> HTMLResponse:
+    def use_case() -> list[dict[str, Any]]:
+        with page.store.unit_of_work(write=False) as uow:
+            return privacy_requests.list_requests(uow, open_only=False)
+
+    found = await run_in_threadpool(use_case)
+    return templates.TemplateResponse(
+        request,
+        "requests.html",
+        {"page": page, "requests": found, "kinds": REQUEST_KINDS, "error": None, "form": {}},
+    )
+
+
+@router.post("/privacy/requests", response_model=None)
+async def create_request(request: Request, page: PageContext) -> Response:
+    form = await request.form()
+    page.check_csrf(str(form.get("csrf_token", "")))
+    submitted = {
+        name: str(form.get(name, "")).strip()
+        for name in ("kind", "identity_kind", "identity", "jurisdiction")
+    }
+
+    def use_case() -> dict[str, Any]:
+        with page.store.unit_of_work() as uow:
+            try:
+                identity = normalise_identity(
+                    submitted["identity_kind"],
+                    submitted["identity"],
+                    region=page.settings.default_region,
+                )
+            except InvalidValue as exc:
+                raise ValidationFailed(
+                    "The identity is not valid.", errors=[FieldError("identity", exc.message)]
+                ) from None
+            created = privacy_requests.create_request(
+                uow,
+                kind=submitted["kind"],
+                identity=identity,
+                actor=page.actor,
+                settings=page.settings,
+                jurisdiction=submitted["jurisdiction"] or None,
+            )
+            uow.commit()
+            return created
+
+    try:
+        created = await run_in_threadpool(use_case)
+    except ValidationFailed as exc:
+
+        def listed() -> list[dict[str, Any]]:
+            with page.store.unit_of_work(write=False) as uow:
+                return privacy_requests.list_requests(uow, open_only=False)
+
+        return templates.TemplateResponse(
+            request,
+            "requests.html",
+            {
+                "page": page,
+                "requests": await run_in_threadpool(listed),
+                "kinds": REQUEST_KINDS,
+                "error": exc.detail
+                + " "
+                + "; ".join(f"{e.field}: {e.message}" for e in exc.errors),
+                "form": submitted,
+            },
+            status_code=422,
+        )
+    return RedirectResponse(f"/privacy/requests/{created['id']}", status_code=303)
+
+
+@router.get("/privacy/requests/{request_id}", response_class=HTMLResponse)
+async def request_page(request: Request, request_id: str, page: PageContext) -> HTMLResponse:
+    def use_case() -> dict[str, Any]:
+        with page.store.unit_of_work(write=False) as uow:
+            return privacy_requests.get_request(uow, request_id)
+
+    found = await run_in_threadpool(use_case)
+    return templates.TemplateResponse(request, "request.html", {"page": page, "request_row": found})
+
+
+@router.post("/privacy/requests/{request_id}/run", response_model=None)
+async def run_request(
+    request: Request,
+    request_id: str,
+    page: PageContext,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Carry the request out, the DPO attesting the requester's identity."""
+    page.check_csrf(csrf_token)
+    await run_in_threadpool(
+        lambda: privacy_requests.run_request(
+            page.store, request_id, actor=page.actor, settings=page.settings, attest_identity=True
+        )
+    )
+    return RedirectResponse(f"/privacy/requests/{request_id}", status_code=303)
+
+
+@router.get("/privacy/requests/{request_id}/bundle", response_model=None)
+async def request_bundle(request_id: str, page: PageContext) -> Response:
+    def use_case() -> dict[str, Any]:
+        with page.store.unit_of_work(write=False) as uow:
+            return privacy_requests.get_request(uow, request_id)
+
+    found = await run_in_threadpool(use_case)
+    path = (found["result"] or {}).get("bundle")
+    if not path or not Path(path).exists():
+        raise NotFound("This request has no bundle (not run, not an access request, or erased).")
+    return FileResponse(path, media_type="application/zip", filename=f"{request_id}.zip")
+
+
+# --- segments ---------------------------------------------------------------------------------
+
+BUILDER_ROWS = 4
+OPERATORS = (
+    ("eq", "is"),
+    ("ne", "is not"),
+    ("in", "is one of (comma-separated)"),
+    ("contains", "contains"),
+    ("starts_with", "starts with"),
+    ("gt", "more than"),
+    ("gte", "at least"),
+    ("lt", "less than"),
+    ("lte", "at most"),
+    ("between", "between (a, b)"),
+    ("within_days", "within the last N days"),
+    ("older_than_days", "more than N days ago"),
+    ("is_empty", "is empty"),
+    ("not_empty", "is not empty"),
+)
+
+
+def _builder_fields() -> list[tuple[str, str]]:
+    fields = [(name, name.replace("_", " ")) for name in FIELD_TYPES]
+    fields += [(f"identity.{k}", f"has {k.replace('_', ' ')}") for k in ("email", "phone")]
+    fields += [(f"score.{k}", k.replace("_", " ")) for k in SCORE_TYPES]
+    return fields
+
+
+def _typed(kind: str, op: str, text: str) -> Any:
+    """A value typed in the builder, as the rule tree wants it (checked again by the domain)."""
+    if op in ("is_empty", "not_empty"):
+        return None
+    if op in ("within_days", "older_than_days"):
+        return int(text) if text.strip().isdigit() else text
+    if op in ("in", "not_in", "between"):
+        return [_typed(kind, "eq", part) for part in text.split(",")]
+    text = text.strip()
+    if kind == "number":
+        try:
+            return int(text)
+        except ValueError:
+            try:
+                return float(text)
+            except ValueError:
+                return text
+    if kind == "boolean":
+        return {"true": True, "yes": True, "false": False, "no": False}.get(text.lower(), text)
+    return text
+
+
+def _definition_from(form: Any) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
+    """The rule tree of the builder's rows (empty rows ignored), or of the text form."""
+    rows = [
+        {
+            "field": str(form.get(f"field_{i}", "")),
+            "op": str(form.get(f"op_{i}", "")),
+            "value": str(form.get(f"value_{i}", "")),
+        }
+        for i in range(BUILDER_ROWS)
+    ]
+    text = str(form.get("text", "")).strip()
+    if text:
+        return from_text(text), rows
+    kinds = {**FIELD_TYPES, **{f"score.{k}": v for k, v in SCORE_TYPES.items()}}
+    conditions = []
+    for row in rows:
+        if not row["field"]:
+            continue
+        kind = kinds.get(row["field"], "text")
+        condition: dict[str, Any] = {"field": row["field"], "op": row["op"]}
+        value = _typed(kind, row["op"], row["value"])
+        if value is not None:
+            condition["value"] = value
+        conditions.append(condition)
+    if not conditions:
+        return None, rows
+    mode = "any" if form.get("mode") == "any" else "all"
+    return (conditions[0] if len(conditions) == 1 else {mode: conditions}), rows
+
+
+def _segments_context(page: Page, **extra: Any) -> dict[str, Any]:
+    with page.store.unit_of_work(write=False) as uow:
+        saved = list_segments(uow)
+    return {
+        "page": page,
+        "saved": saved,
+        "fields": _builder_fields(),
+        "operators": OPERATORS,
+        "rows": [{"field": "", "op": "eq", "value": ""} for _ in range(BUILDER_ROWS)],
+        "count": None,
+        "error": None,
+        "form": {},
+        "to_text": to_text,
+        **extra,
+    }
+
+
+@router.get("/segments", response_class=HTMLResponse)
+async def segments_page(request: Request, page: PageContext) -> HTMLResponse:
+    context = await run_in_threadpool(_segments_context, page)
+    return templates.TemplateResponse(request, "segments.html", context)
+
+
+@router.post("/segments", response_model=None)
+async def segments_action(request: Request, page: PageContext) -> Response:
+    """``action=count`` answers how many people the definition selects (with htmx, only the
+    count is swapped in, live); ``action=save`` saves and materialises it."""
+    form = await request.form()
+    page.check_csrf(str(form.get("csrf_token", "")))
+    action = str(form.get("action", "count"))
+    submitted = {name: str(form.get(name, "")) for name in ("key", "name", "text", "mode")}
+    partial = request.headers.get("HX-Request") == "true"
+
+    def use_case() -> dict[str, Any]:
+        definition, rows = _definition_from(form)
+        if definition is None:
+            raise ValidationFailed(
+                "Add a condition first.", errors=[FieldError("field_0", "choose a field")]
+            )
+        with page.store.unit_of_work(write=action == "save") as uow:
+            if action == "save":
+                policy.check(page.actor, "segments.manage")
+                create_segment(
+                    uow,
+                    {
+                        "key": submitted["key"].strip(),
+                        "name": submitted["name"].strip(),
+                        "definition": definition,
+                    },
+                    actor=page.actor,
+                )
+                result = materialise_segment(uow, submitted["key"].strip(), actor=page.actor)
+                uow.commit()
+                return {"saved": result, "rows": rows}
+            return {
+                "count": count_segment(uow, definition),
+                "rows": rows,
+                "text": to_text(definition),
+            }
+
+    try:
+        outcome = await run_in_threadpool(use_case)
+    except ValidationFailed as exc:
+        error = exc.detail + " " + "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
+        if partial:
+            return HTMLResponse(
+                f'<p class="error" role="alert">{escape(error)}</p>', status_code=422
+            )
+        _, rows = _definition_from(form) if not submitted["text"] else (None, [])
+        context = await run_in_threadpool(
+            lambda: _segments_context(page, error=error, form=submitted)
+        )
+        if rows:
+            context["rows"] = rows
+        return templates.TemplateResponse(request, "segments.html", context, status_code=422)
+    if "saved" in outcome:
+        return RedirectResponse(f"/segments?saved={submitted['key'].strip()}", status_code=303)
+    if partial:
+        return templates.TemplateResponse(request, "segment_count.html", outcome)
+    context = await run_in_threadpool(
+        lambda: _segments_context(
+            page, form=submitted, rows=outcome["rows"], count=outcome["count"], text=outcome["text"]
+        )
+    )
+    return templates.TemplateResponse(request, "segments.html", context)
+
+
+# --- duplicates review -----------------------------------------------------------------------
+
+PAIR_FIELDS = (
+    "full_name",
+    "email",
+    "phone",
+    "document",
+    "birth_date",
+    "address_line1",
+    "city",
+    "postal_code",
+    "country",
+    "created_at",
+)
+
+
+@router.get("/duplicates", response_class=HTMLResponse)
+async def duplicates_page(request: Request, page: PageContext) -> HTMLResponse:
+    """The next pending pair, side by side (as the role may see them), with how each field
+    weighed in the model's score."""
+
+    def use_case() -> dict[str, Any]:
+        with page.store.unit_of_work(write=False) as uow:
+            pending, _ = dedupe_review.list_candidates(uow, limit=1)
+            counts = dedupe_review.queue_counts(uow)
+            pair = pending[0] if pending else None
+            profiles = []
+            if pair is not None:
+                profiles = [
+                    get_customer(uow, pair[side], actor=page.actor, settings=page.settings)
+                    for side in ("left_id", "right_id")
+                ]
+            uow.commit()
+            return {"pair": pair, "profiles": profiles, "counts": counts}
+
+    data = await run_in_threadpool(use_case)
+    return templates.TemplateResponse(
+        request, "duplicates.html", {"page": page, "fields": PAIR_FIELDS, **data}
+    )
+
+
+@router.post("/duplicates/{candidate_id}", response_model=None)
+async def decide_duplicate(
+    candidate_id: str,
+    page: PageContext,
+    decision: Annotated[str, Form(max_length=20)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    page.check_csrf(csrf_token)
+    if decision not in ("merge", "reject"):
+        raise ValidationFailed(
+            "Choose merge or not a duplicate.", errors=[FieldError("decision", "merge or reject")]
+        )
+
+    def use_case() -> None:
+        with page.store.unit_of_work() as uow:
+            dedupe_review.decide(
+                uow,
+                candidate_id,
+                accept=decision == "merge",
+                actor=page.actor,
+                settings=page.settings,
+            )
+            uow.commit()
+
+    await run_in_threadpool(use_case)
+    return RedirectResponse(f"/duplicates?decided={decision}", status_code=303)
 
 
 def page_error(request: Request, exc: ClientelaError) -> HTMLResponse:

@@ -69,3 +69,23 @@ def test_syntax_errors_name_the_position(text: str, position: int) -> None:
     with pytest.raises(ValidationFailed) as caught:
         from_text(text)
     assert caught.value.errors[0].field == f"text[{position}]"
+
+
+def test_first_and_last_read_without_a_window() -> None:
+    """ "orders first within 30 days" is the condition itself (found by the round-trip
+    property): a window is only what comes before another date condition."""
+    assert from_text("orders first within 0 days") == {
+        "orders": {"measure": "first"},
+        "op": "within_days",
+        "value": 0,
+    }
+    assert from_text("orders last within 365 days older than 30 days") == {
+        "orders": {"measure": "last", "within_days": 365},
+        "op": "older_than_days",
+        "value": 30,
+    }
+    assert from_text('events named "App Opened" last older than 30 days') == {
+        "events": {"name": "App Opened", "measure": "last"},
+        "op": "older_than_days",
+        "value": 30,
+    }

@@ -142,6 +142,11 @@ def test_support_work_in_the_browser(
     _shot(page, "sign-in")
     assert _serious_violations(page) == []
     _sign_in(page, running.url, admin)
+    page.get_by_role("link", name="Dashboard").click()
+    assert page.locator('dd[data-kpi="customers"]').inner_text() == "1"
+    _shot(page, "dashboard")
+    assert _serious_violations(page) == []
+    page.get_by_role("link", name="Customers").click()
 
     # the phone typed in another format than it was stored in
     page.get_by_label("Search by name, e-mail, phone (any format) or CPF").fill("(81) 98765 4321")
@@ -157,10 +162,32 @@ def test_support_work_in_the_browser(
     _shot(page, "customer-360")
     assert _serious_violations(page) == []
 
-    # the view is in the audit log
+    # an invalid value is refused beside its field and nothing is saved; a valid one is
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_label("E-mail").fill("joana at gmail")
+    page.get_by_label("City").fill("Olinda")
+    page.get_by_role("button", name="Save").click()
+    assert page.locator("#e-email").is_visible()
+    _shot(page, "customer-edit-invalid")
+    assert _serious_violations(page) == []
     with store.unit_of_work(write=False) as uow:
-        reads = [e for e in uow.audit.for_customer(person["id"]) if e["action"] == "customer.read"]
-    assert reads and reads[-1]["actor"].startswith("user:")
+        assert uow.customers.get(person["id"])["city"] == "Recife"  # type: ignore[index]
+    page.get_by_label("E-mail").fill("joana.silva@example.com")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(f"**/customers/{person['id']}?saved=1")
+    assert page.locator('dd[data-field="city"]').inner_text() == "Olinda"
+    assert page.locator('dd[data-field="email"]').inner_text() == "joana.silva@example.com"
+
+    # the view is in the audit log, seen from the page's own link; the chain verifies
+    page.get_by_role("link", name="Audit trail").click()
+    reads = page.locator('tr[data-action="customer.read"]')
+    assert reads.count() >= 2
+    assert "user:" in reads.first.inner_text()
+    _shot(page, "audit-log")
+    assert _serious_violations(page) == []
+    page.get_by_role("button", name="Verify the chain").click()
+    assert "The chain is intact" in page.get_by_role("status").inner_text()
+    page.goto(f"{running.url}/customers/{person['id']}")
 
     # at 360 px wide the page still reads (no sideways scrolling)
     page.set_viewport_size({"width": 360, "height": 740})
@@ -205,3 +232,115 @@ def test_search_as_you_type(
     page.get_by_role("link", name="Otávio Lima").wait_for(timeout=5000)
     # the page was not reloaded: the search box keeps its focus
     assert page.evaluate("document.activeElement.id") == "q"
+
+
+def test_a_dpo_answers_an_access_request(
+    browser_page: Any, server: tuple[Server, Store], settings: Settings, tmp_path: Path
+) -> None:
+    import json
+    import zipfile
+
+    running, store = server
+    person = factories.stored_customer(store, settings, email="ana.souza@example.com")
+    dpo = factories.user(store, "dpo", "dpo@example.com", mfa=True)
+    page = browser_page.new_page()
+    _sign_in(page, running.url, dpo)
+    page.get_by_role("link", name="Privacy requests").click()
+    page.get_by_label("What the person asks for").select_option("access")
+    page.get_by_label("Their e-mail, phone or CPF").fill("Ana.Souza@Example.com")
+    page.get_by_role("button", name="Record the request").click()
+    page.wait_for_url("**/privacy/requests/*")
+    assert page.locator('dd[data-field="status"]').inner_text() == "received"
+    _shot(page, "privacy-request")
+    assert _serious_violations(page) == []
+    page.get_by_role("button", name="Attest identity and run").click()
+    page.wait_for_load_state()
+    assert page.locator('dd[data-field="status"]').inner_text() == "completed"
+    with page.expect_download() as fetched:
+        page.get_by_role("link", name="Download the bundle (zip: JSON and CSV)").click()
+    target = tmp_path / "bundle.zip"
+    fetched.value.save_as(target)
+    with zipfile.ZipFile(target) as archive:
+        bundle = json.loads(archive.read("bundle.json"))
+    assert bundle["customer_id"] == person["id"]
+    page.goto(f"{running.url}/audit?customer_id={person['id']}")
+    assert page.locator('tr[data-action="privacy.access"]').count() == 1
+    _shot(page, "privacy-audit")
+
+
+def test_an_analyst_builds_and_saves_a_segment(
+    browser_page: Any, server: tuple[Server, Store], settings: Settings
+) -> None:
+    running, store = server
+    for city in ("Recife", "Recife", "Natal"):
+        factories.stored_customer(store, settings, city=city)
+    analyst = factories.user(store, "analyst", "analyst@example.com")
+    page = browser_page.new_page()
+    _sign_in(page, running.url, analyst)
+    page.get_by_role("link", name="Segments").click()
+    page.get_by_label("Condition 1: field").select_option("city")
+    page.locator("#op_0").select_option("eq")
+    page.locator("#value_0").fill("Recife")
+    page.locator("#value_0").dispatch_event("change")
+    page.locator("[data-count]").wait_for()  # the live count, without submitting
+    assert page.locator("[data-count]").get_attribute("data-count") == "2"
+    _shot(page, "segment-builder")
+    assert _serious_violations(page) == []
+    page.get_by_label("Key").fill("recife")
+    page.get_by_label("Name", exact=True).fill("Recife")
+    page.get_by_role("button", name="Save and materialise").click()
+    page.wait_for_url("**/segments?saved=recife")
+    assert "2" in page.locator('tr[data-segment="recife"]').inner_text()
+    with store.unit_of_work(write=False) as uow:
+        saved = uow.segments.get_by_key("recife")
+    assert saved is not None and saved["definition"] == {
+        "field": "city",
+        "op": "eq",
+        "value": "Recife",
+    }
+
+
+def test_support_reviews_a_duplicate(
+    browser_page: Any, server: tuple[Server, Store], settings: Settings
+) -> None:
+    from clientela.domain.actor import utcnow
+    from clientela.domain.ids import new_id
+
+    running, store = server
+    older = factories.stored_customer(store, settings, given_name="Maria", family_name="Souza")
+    newer = factories.stored_customer(store, settings, given_name="Maria", family_name="Sousa")
+    with store.unit_of_work() as uow:  # what a dedupe run leaves for review
+        uow.matches.insert_many(
+            [
+                {
+                    "id": new_id(),
+                    "left_id": older["id"],
+                    "right_id": newer["id"],
+                    "probability": 0.82,
+                    "match_weight": 2.2,
+                    "explanation": {
+                        "name": {"level": "Jaro-Winkler > 0.92", "weight": 4.1},
+                        "email": {"level": "different", "weight": -3.0},
+                    },
+                    "status": "pending",
+                    "model_version": 1,
+                    "run_id": new_id(),
+                    "created_at": utcnow(),
+                }
+            ]
+        )
+        uow.commit()
+    support = factories.user(store, "support", "support@example.com")
+    page = browser_page.new_page()
+    _sign_in(page, running.url, support)
+    page.get_by_role("link", name="Duplicates").click()
+    assert "Maria Souza" in page.content() and "Maria Sousa" in page.content()
+    assert "Jaro-Winkler > 0.92" in page.locator("main").inner_text()
+    _shot(page, "duplicates")
+    assert _serious_violations(page) == []
+    page.get_by_role("button", name="Merge them").click()
+    page.wait_for_url("**/duplicates?decided=merge")
+    assert "Nothing to review." in page.content()
+    with store.unit_of_work(write=False) as uow:
+        merged = uow.customers.get(newer["id"])
+    assert merged is not None and merged["status"] == "merged"

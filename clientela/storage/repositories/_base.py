@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping
+from sqlalchemy import BigInteger, Connection, RowMapping, func
 from sqlalchemy.exc import IntegrityError
 
 from clientela.storage.errors import DuplicateKey
@@ -17,6 +17,16 @@ class Repository:
     @property
     def dialect(self) -> str:
         return self.connection.dialect.name
+
+
+def epoch_day(dialect: str, moment: Any) -> Any:
+    """The UTC day number (days since 1970-01-01) of a timestamp expression, computed by the
+    database so that no timestamps are built in Python for large aggregates."""
+    if dialect == "sqlite":
+        seconds: Any = func.cast(func.strftime("%s", moment), BigInteger)
+    else:
+        seconds = func.cast(func.extract("epoch", moment), BigInteger)
+    return func.cast(func.floor(seconds / 86400), BigInteger)
 
 
 def as_dict(row: RowMapping | None) -> dict[str, Any] | None:

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Connection,
     Table,
@@ -21,7 +20,11 @@ from sqlalchemy import (
 )
 
 from clientela.storage.bulk import insert_rows
-from clientela.storage.repositories._base import Repository, translate_integrity_errors
+from clientela.storage.repositories._base import (
+    Repository,
+    epoch_day,
+    translate_integrity_errors,
+)
 from clientela.storage.tables import events, field_provenance, sources, transactions
 
 
@@ -108,12 +111,7 @@ class TransactionRepository(Repository):
         """(customer id, UTC day number since 1970-01-01, net amount in minor units) of kept
         orders before ``until``, by customer then time. The day is computed by the database,
         so no timestamps are built in Python."""
-        if self.dialect == "sqlite":
-            seconds: Any = func.cast(func.strftime("%s", transactions.c.occurred_at), BigInteger)
-        else:
-            seconds = func.cast(func.extract("epoch", transactions.c.occurred_at), BigInteger)
-        day = func.floor(seconds / 86400)
-        day_number = func.cast(day, BigInteger).label("day")
+        day_number = epoch_day(self.dialect, transactions.c.occurred_at).label("day")
         query = (
             select(
                 transactions.c.customer_id,

@@ -6,24 +6,24 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from clientela.storage.repositories._base import Repository
+from clientela.storage.repositories._base import Repository, epoch_day
 from clientela.storage.tables import customer_scores, customers, events, transactions
 
 _KEPT = ("completed", "partially_refunded")
 
 
 class AnalyticsRepository(Repository):
-    def rfm_aggregate(self, cutoff: datetime) -> list[tuple[str, datetime, int, int]]:
-        """(customer id, last order, orders, net revenue in minor units) of active customers
-        with orders before ``cutoff``: one GROUP BY over the orders."""
+    def rfm_aggregate(self, cutoff: datetime) -> list[tuple[str, int, int, int]]:
+        """(customer id, UTC day number of the last order, orders, net revenue in minor units)
+        of active customers with orders before ``cutoff``: one GROUP BY over the orders."""
         query = (
             select(
                 transactions.c.customer_id,
-                func.max(transactions.c.occurred_at),
+                epoch_day(self.dialect, func.max(transactions.c.occurred_at)),
                 func.count(),
                 func.sum(transactions.c.amount_minor - transactions.c.refunded_minor),
             )
@@ -36,18 +36,63 @@ class AnalyticsRepository(Repository):
             .group_by(transactions.c.customer_id)
         )
         return [
-            (str(row[0]), row[1], int(row[2]), int(row[3] or 0))
+            (str(row[0]), int(row[1]), int(row[2]), int(row[3] or 0))
             for row in self.connection.execute(query).all()
         ]
 
-    def monthly_orders(self, cutoff: datetime) -> list[tuple[str, datetime, int]]:
-        """(customer id, time, net amount) of every kept order of active customers before
-        ``cutoff``, by customer and time (cohorts are built from these)."""
-        query = (
+    def _month_number(self, moment: Any) -> Any:
+        """year × 12 + month − 1 of a UTC timestamp, computed by the database."""
+        if self.dialect == "sqlite":
+            year = func.cast(func.strftime("%Y", moment), Integer)
+            month = func.cast(func.strftime("%m", moment), Integer)
+        else:
+            utc = func.timezone("UTC", moment)
+            year = func.cast(func.extract("year", utc), Integer)
+            month = func.cast(func.extract("month", utc), Integer)
+        return year * 12 + month - 1
+
+    def profile_summary(self) -> tuple[int, float | None]:
+        """(active customers, their average quality score)."""
+        row = self.connection.execute(
+            select(func.count(), func.avg(customers.c.quality_score)).where(
+                customers.c.status == "active"
+            )
+        ).one()
+        return int(row[0]), None if row[1] is None else float(row[1])
+
+    def monthly_signups(self, since: datetime) -> dict[int, int]:
+        """Active customers created per month (year × 12 + month − 1) since ``since``."""
+        month = self._month_number(customers.c.created_at)
+        rows = self.connection.execute(
+            select(month, func.count())
+            .where(customers.c.status == "active", customers.c.created_at >= since)
+            .group_by(month)
+        )
+        return {int(m): int(n) for m, n in rows.all()}
+
+    def monthly_revenue(self, since: datetime) -> dict[int, tuple[int, int]]:
+        """(orders, net revenue in minor units) of kept orders per month since ``since``."""
+        month = self._month_number(transactions.c.occurred_at)
+        rows = self.connection.execute(
             select(
-                transactions.c.customer_id,
-                transactions.c.occurred_at,
-                transactions.c.amount_minor - transactions.c.refunded_minor,
+                month,
+                func.count(),
+                func.sum(transactions.c.amount_minor - transactions.c.refunded_minor),
+            )
+            .where(transactions.c.occurred_at >= since, transactions.c.status.in_(_KEPT))
+            .group_by(month)
+        )
+        return {int(m): (int(n), int(total or 0)) for m, n, total in rows.all()}
+
+    def cohort_cells(self, cutoff: datetime) -> list[tuple[int, int, int, int]]:
+        """(first-order month, order month, customers who ordered, net revenue in minor units)
+        over kept orders of active customers before ``cutoff``; months as year × 12 + month − 1.
+        One query: the database does the grouping."""
+        kept = (
+            select(
+                transactions.c.customer_id.label("customer_id"),
+                self._month_number(transactions.c.occurred_at).label("month"),
+                (transactions.c.amount_minor - transactions.c.refunded_minor).label("net"),
             )
             .join(customers, customers.c.id == transactions.c.customer_id)
             .where(
@@ -55,10 +100,26 @@ class AnalyticsRepository(Repository):
                 transactions.c.status.in_(_KEPT),
                 customers.c.status == "active",
             )
-            .order_by(transactions.c.customer_id, transactions.c.occurred_at)
+            .cte("kept")
+        )
+        firsts = (
+            select(kept.c.customer_id, func.min(kept.c.month).label("first"))
+            .group_by(kept.c.customer_id)
+            .cte("firsts")
+        )
+        query = (
+            select(
+                firsts.c.first,
+                kept.c.month,
+                func.count(func.distinct(kept.c.customer_id)),
+                func.sum(kept.c.net),
+            )
+            .join(firsts, firsts.c.customer_id == kept.c.customer_id)
+            .group_by(firsts.c.first, kept.c.month)
         )
         return [
-            (str(row[0]), row[1], int(row[2] or 0)) for row in self.connection.execute(query).all()
+            (int(r[0]), int(r[1]), int(r[2]), int(r[3] or 0))
+            for r in self.connection.execute(query).all()
         ]
 
     def activity_features(
