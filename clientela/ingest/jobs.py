@@ -15,6 +15,8 @@ from clientela.domain.errors import ClientelaError, NotFound
 from clientela.domain.ids import new_id
 from clientela.ingest.activity_import import import_activity
 from clientela.ingest.imports import import_customers
+from clientela.ingest.mapping import auto_mapping
+from clientela.ingest.readers import open_table
 from clientela.settings import Settings
 from clientela.storage.store import Store
 
@@ -23,7 +25,7 @@ __all__ = ["get_import", "list_imports", "rejects_of", "run_import"]
 KINDS = ("customers", "transactions", "events")
 
 
-def _safe_name(name: str) -> str:
+def safe_name(name: str) -> str:
     stem = re.sub(r"[^\w.\-]+", "_", Path(name).name)[:120].lstrip(".")
     return stem or "upload"
 
@@ -42,7 +44,7 @@ def run_import(
     import_id = new_id()
     folder = settings.data_dir / "imports" / import_id
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / _safe_name(file_name)
+    path = folder / safe_name(file_name)
     path.write_bytes(data)
     with store.unit_of_work() as uow:
         uow.imports.add(
@@ -92,6 +94,30 @@ def run_import(
     result = {k: v for k, v in asdict(summary).items() if not k.startswith("_")}
     _finish(store, import_id, "done", result, summary.reject_file)
     return get_import(store, import_id)
+
+
+def preview_import(
+    path: Path, *, kind: str, source: str, id_column: str | None, rows: int = 5
+) -> dict[str, Any]:
+    """What an import would read: the columns, where each goes (customers), the first rows."""
+    table = open_table(path)
+    sample = []
+    for _, row in table.rows:
+        sample.append({header: row.get(header) for header in table.headers})
+        if len(sample) >= rows:
+            break
+    targets: dict[str, str] = {}
+    unmapped: list[str] = []
+    if kind == "customers":
+        mapping = auto_mapping(table.headers, id_column=id_column, source=source)
+        targets, unmapped = dict(mapping.targets), list(mapping.unmapped)
+    return {
+        "format": table.format,
+        "headers": table.headers,
+        "targets": targets,
+        "unmapped": unmapped,
+        "sample": sample,
+    }
 
 
 def _finish(

@@ -7,41 +7,55 @@ use case through the same services as the API, so masking and the audit log are 
 
 from __future__ import annotations
 
+import shutil
+import time
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from clientela import __version__
+from clientela.analytics.churn import score_churn
+from clientela.analytics.clv import score_clv
 from clientela.analytics.dashboard import dashboard
+from clientela.analytics.overview import analytics_overview
+from clientela.analytics.recommend import compute_recommendations
+from clientela.analytics.rfm import compute_rfm
 from clientela.api.deps import SESSION_COOKIE, get_store
 from clientela.audit import service as audit_service
 from clientela.customers.service import (
     count_active,
     get_customer,
     search_customers,
+    shown_all,
     timeline,
     update_customer,
 )
 from clientela.dedupe import review as dedupe_review
 from clientela.domain.errors import (
     ClientelaError,
+    Conflict,
     FieldError,
     InvalidValue,
     NotFound,
+    PayloadTooLarge,
     Unauthorized,
     ValidationFailed,
 )
 from clientela.domain.identity import normalise_identity
+from clientela.domain.ids import is_uuid, new_id
 from clientela.domain.segment_text import from_text, to_text
 from clientela.domain.segments import FIELD_TYPES, SCORE_TYPES
+from clientela.ingest import jobs as import_jobs
 from clientela.privacy import requests as privacy_requests
 from clientela.privacy.consent import consent_state
 from clientela.security import policy, users
+from clientela.security.apikeys import ROLES, create_api_key, list_api_keys, revoke_api_key
 from clientela.segments.service import (
     count_segment,
     create_segment,
@@ -51,6 +65,9 @@ from clientela.segments.service import (
 )
 from clientela.storage.store import Store
 from clientela.web.auth import Page, page_context
+
+if TYPE_CHECKING:
+    from clientela.storage.uow import UnitOfWork
 
 STATIC_DIR = Path(__file__).parent / "static"
 #: front-end packages installed from the npm registry by ``make assets`` (never committed)
@@ -165,10 +182,101 @@ async def sign_in(
     return response
 
 
-@router.get("/sign-in/mfa", response_class=HTMLResponse)
-def mfa_page(request: Request, next: str | None = None) -> HTMLResponse:
+def _pending_user(request: Request) -> dict[str, Any] | None:
+    """The user of a session that may still wait for its second factor (None: no session)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    store: Store = request.app.state.store
+    with store.unit_of_work(write=False) as uow:
+        try:
+            actor, _ = users.session_actor(
+                uow, token, ip=None, request_id=None, allow_pending_mfa=True
+            )
+        except Unauthorized:
+            return None
+        user = uow.users.get(actor.id)
+        uow.commit()
+    return user
+
+
+@router.get("/sign-in/mfa", response_model=None)
+async def mfa_page(request: Request, next: str | None = None) -> Response:
+    """The code step; for an account whose role needs MFA and has none yet, enrolment."""
+    user = await run_in_threadpool(_pending_user, request)
+    if user is None:
+        return RedirectResponse("/sign-in", status_code=303)
+    if user["mfa_enabled_at"] is None:
+        return templates.TemplateResponse(
+            request, "enrol.html", {"next": _safe_next(next), "error": None, "step": "password"}
+        )
     return templates.TemplateResponse(
         request, "mfa.html", {"next": _safe_next(next), "error": None}
+    )
+
+
+async def _enrolment_step(
+    request: Request,
+    next_url: str,
+    step: Callable[[UnitOfWork, str], dict[str, Any]],
+) -> HTMLResponse:
+    """Runs one enrolment step for the signed-in-but-unverified user and renders its page."""
+    user = await run_in_threadpool(_pending_user, request)
+    if user is None:
+        raise Unauthorized("Sign in first.")
+    store: Store = request.app.state.store
+
+    def use_case() -> dict[str, Any]:
+        with store.unit_of_work() as uow:
+            shown = step(uow, str(user["id"]))
+            uow.commit()
+            return shown
+
+    try:
+        shown = await run_in_threadpool(use_case)
+    except ClientelaError as exc:
+        return templates.TemplateResponse(
+            request,
+            "enrol.html",
+            {"next": _safe_next(next_url), "error": exc.detail, "step": "password"},
+            status_code=exc.status,
+        )
+    return templates.TemplateResponse(
+        request, "enrol.html", {"next": _safe_next(next_url), "error": None, **shown}
+    )
+
+
+@router.post("/sign-in/mfa/enrol", response_class=HTMLResponse)
+async def mfa_enrol(
+    request: Request,
+    password: Annotated[str, Form(max_length=1024)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> HTMLResponse:
+    """Enrolment, after the password again: the secret to add to an authenticator app."""
+    return await _enrolment_step(
+        request,
+        next,
+        lambda uow, user_id: {
+            "step": "code",
+            **users.start_mfa_enrolment(uow, user_id, password=password),
+        },
+    )
+
+
+@router.post("/sign-in/mfa/confirm", response_class=HTMLResponse)
+async def mfa_confirm(
+    request: Request,
+    code: Annotated[str, Form(max_length=32)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> HTMLResponse:
+    """A first code turns MFA on; the recovery codes are shown this once."""
+    return await _enrolment_step(
+        request,
+        next,
+        lambda uow, user_id: {
+            "step": "done",
+            "codes": users.confirm_mfa(uow, user_id, code.strip()),
+        },
     )
 
 
@@ -260,6 +368,285 @@ async def dashboard_page(request: Request, page: PageContext) -> HTMLResponse:
 
     figures = await run_in_threadpool(use_case)
     return templates.TemplateResponse(request, "dashboard.html", {"page": page, "figures": figures})
+
+
+# --- imports ----------------------------------------------------------------------------------
+
+PENDING_HOURS = 1
+MAX_UPLOAD = 200 * 1024 * 1024
+
+
+def _pending_dir(page: Page) -> Path:
+    folder = page.settings.data_dir / "imports" / "pending"
+    folder.mkdir(parents=True, exist_ok=True)
+    # uploads previewed and never imported do not linger (they hold personal data)
+    limit = time.time() - PENDING_HOURS * 3600
+    for old in folder.iterdir():
+        if old.stat().st_mtime < limit:
+            shutil.rmtree(old, ignore_errors=True)
+    return folder
+
+
+@router.get("/imports", response_class=HTMLResponse)
+async def imports_page(request: Request, page: PageContext) -> HTMLResponse:
+    past = await run_in_threadpool(import_jobs.list_imports, page.store)
+    return templates.TemplateResponse(
+        request, "imports.html", {"page": page, "imports": past[:50], "error": None}
+    )
+
+
+@router.post("/imports/preview", response_class=HTMLResponse)
+async def import_preview(
+    request: Request,
+    page: PageContext,
+    file: Annotated[UploadFile, File()],
+    kind: Annotated[str, Form(max_length=20)] = "customers",
+    source: Annotated[str, Form(max_length=100)] = "import",
+    id_column: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> HTMLResponse:
+    """Keep the upload for an hour and show how it would be read; nothing is imported yet."""
+    page.check_csrf(csrf_token)
+    policy.check(page.actor, "imports.run")
+    data = await file.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise PayloadTooLarge("The file is over the limit of 200 MB.")
+    if kind not in ("customers", "transactions", "events"):
+        raise ValidationFailed(
+            "Unknown kind of import.",
+            errors=[FieldError("kind", "customers, transactions, events")],
+        )
+    token = new_id()
+    folder = _pending_dir(page) / token
+    folder.mkdir()
+    path = folder / import_jobs.safe_name(file.filename or "upload.csv")
+    path.write_bytes(data)
+    try:
+        preview = await run_in_threadpool(
+            lambda: import_jobs.preview_import(
+                path, kind=kind, source=source, id_column=id_column or None
+            )
+        )
+    except ClientelaError:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return templates.TemplateResponse(
+        request,
+        "import_preview.html",
+        {
+            "page": page,
+            "preview": preview,
+            "token": token,
+            "file_name": path.name,
+            "kind": kind,
+            "source": source,
+            "id_column": id_column,
+        },
+    )
+
+
+@router.post("/imports", response_model=None)
+async def import_run(
+    page: PageContext,
+    token: Annotated[str, Form(max_length=36)] = "",
+    kind: Annotated[str, Form(max_length=20)] = "customers",
+    source: Annotated[str, Form(max_length=100)] = "import",
+    id_column: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    page.check_csrf(csrf_token)
+    policy.check(page.actor, "imports.run")
+    folder = _pending_dir(page) / token
+    files = sorted(folder.iterdir()) if is_uuid(token) and folder.is_dir() else []
+    if not files:
+        raise NotFound("This upload is no longer here (previews are kept one hour): upload again.")
+    path = files[0]
+    try:
+        done = await run_in_threadpool(
+            lambda: import_jobs.run_import(
+                page.store,
+                path.read_bytes(),
+                path.name,
+                kind=kind,
+                source=source,
+                id_column=id_column or None,
+                settings=page.settings,
+                actor=page.actor,
+            )
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return RedirectResponse(f"/imports/{done['id']}", status_code=303)
+
+
+@router.get("/imports/{import_id}", response_class=HTMLResponse)
+async def import_page(request: Request, import_id: str, page: PageContext) -> HTMLResponse:
+    found = await run_in_threadpool(import_jobs.get_import, page.store, import_id)
+    return templates.TemplateResponse(request, "import.html", {"page": page, "job": found})
+
+
+@router.get("/imports/{import_id}/rejects", response_model=None)
+async def import_rejects(import_id: str, page: PageContext) -> Response:
+    content = await run_in_threadpool(
+        lambda: import_jobs.rejects_of(page.store, import_id, actor=page.actor)
+    )
+    return Response(
+        content,
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{import_id}-rejects.csv"'},
+    )
+
+
+# --- administration -----------------------------------------------------------------------------
+
+
+def _admin_context(page: Page, **extra: Any) -> dict[str, Any]:
+    with page.store.unit_of_work(write=False) as uow:
+        people = [
+            {k: row[k] for k in ("id", "email", "role", "mfa_enabled_at", "disabled_at")}
+            for row in uow.users.list()
+        ]
+        keys = list_api_keys(uow)
+    return {
+        "page": page,
+        "users": people,
+        "keys": keys,
+        "roles": ROLES,
+        "error": None,
+        "token": None,
+        **extra,
+    }
+
+
+@router.get("/admin", response_class=HTMLResponse)
+async def admin_page(request: Request, page: PageContext) -> HTMLResponse:
+    """Users and roles, API keys: who and what may use this store."""
+    context = await run_in_threadpool(_admin_context, page)
+    return templates.TemplateResponse(request, "admin.html", context)
+
+
+@router.post("/admin", response_model=None)
+async def admin_action(request: Request, page: PageContext) -> Response:
+    form = await request.form()
+    page.check_csrf(str(form.get("csrf_token", "")))
+    action = str(form.get("action", ""))
+
+    def use_case() -> str | None:
+        with page.store.unit_of_work() as uow:
+            token = None
+            if action == "create_user":
+                users.create_user(
+                    uow,
+                    email=str(form.get("email", "")),
+                    role=str(form.get("role", "")),
+                    password=str(form.get("password", "")),
+                    actor=page.actor,
+                )
+            elif action == "disable_user":
+                users.disable_user(uow, str(form.get("email", "")), actor=page.actor)
+            elif action == "create_key":
+                token = create_api_key(
+                    uow,
+                    name=str(form.get("name", "")),
+                    role=str(form.get("role", "")),
+                    actor=page.actor,
+                ).token
+            elif action == "revoke_key":
+                revoke_api_key(uow, str(form.get("key_id", "")), actor=page.actor)
+            else:
+                raise ValidationFailed(
+                    "Unknown action.", errors=[FieldError("action", "not one of this page's")]
+                )
+            uow.commit()
+            return token
+
+    try:
+        token = await run_in_threadpool(use_case)
+    except (ValidationFailed, Conflict, NotFound) as exc:
+        error = exc.detail + " " + "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
+        context = await run_in_threadpool(lambda: _admin_context(page, error=error))
+        return templates.TemplateResponse(request, "admin.html", context, status_code=exc.status)
+    if token is not None:  # shown once, on this answer only
+        context = await run_in_threadpool(lambda: _admin_context(page, token=token))
+        return templates.TemplateResponse(request, "admin.html", context)
+    return RedirectResponse("/admin?done=1", status_code=303)
+
+
+# --- analytics --------------------------------------------------------------------------------
+
+ANALYSES = {
+    "rfm": "RFM groups",
+    "clv": "lifetime value",
+    "churn": "churn risk",
+    "recommend": "next best products",
+}
+
+
+@router.get("/analytics", response_class=HTMLResponse)
+async def analytics_page(request: Request, page: PageContext) -> HTMLResponse:
+    def use_case() -> dict[str, Any]:
+        with page.store.unit_of_work(write=False) as uow:
+            figures = analytics_overview(uow, minor_per_major=10**page.settings.currency_exponent)
+            ids = [customer_id for customer_id, _ in figures["churn"]]
+            rows = {row["id"]: row for row in uow.customers.get_many(ids)}
+            people = shown_all(
+                uow,
+                page.actor,
+                [
+                    {"id": i, "full_name": rows[i]["full_name"], "email": rows[i]["email"]}
+                    for i in ids
+                    if i in rows
+                ],
+            )
+            audit_service.record(
+                uow, page.actor, "analytics.churn_list", ids, ["full_name", "email"]
+            )
+            uow.commit()
+            scores = dict(figures["churn"])
+            figures["churn"] = [{**person, "score": scores[person["id"]]} for person in people]
+            return figures
+
+    figures = await run_in_threadpool(use_case)
+    return templates.TemplateResponse(
+        request,
+        "analytics.html",
+        {
+            "page": page,
+            "figures": figures,
+            "analyses": ANALYSES,
+            "can_run": policy.allowed(page.actor, "analytics.run"),
+        },
+    )
+
+
+@router.post("/analytics/run", response_model=None)
+async def analytics_run(
+    page: PageContext,
+    what: Annotated[str, Form(max_length=20)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Recompute one analysis now (the same use cases as the CLI and the API)."""
+    page.check_csrf(csrf_token)
+    policy.check(page.actor, "analytics.run")
+    if what not in ANALYSES:
+        raise ValidationFailed(
+            "Unknown analysis.", errors=[FieldError("what", ", ".join(ANALYSES))]
+        )
+
+    def use_case() -> None:
+        with page.store.unit_of_work() as uow:
+            if what == "rfm":
+                compute_rfm(uow)
+            elif what == "clv":
+                score_clv(uow, settings=page.settings, horizon=52)
+            elif what == "churn":
+                score_churn(uow)
+            else:
+                compute_recommendations(uow)
+            uow.commit()
+
+    await run_in_threadpool(use_case)
+    return RedirectResponse(f"/analytics?ran={what}", status_code=303)
 
 
 # --- customers ------------------------------------------------------------------------------------

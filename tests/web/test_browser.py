@@ -344,3 +344,79 @@ def test_support_reviews_a_duplicate(
     with store.unit_of_work(write=False) as uow:
         merged = uow.customers.get(newer["id"])
     assert merged is not None and merged["status"] == "merged"
+
+
+def test_an_analyst_reads_and_recomputes_analytics(
+    browser_page: Any, server: tuple[Server, Store], settings: Settings
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    running, store = server
+    now = datetime.now(UTC)
+    for n in range(12):
+        person = factories.stored_customer(store, settings)
+        factories.stored_orders(
+            store,
+            person["id"],
+            [
+                (now - timedelta(days=30 * k + n), 1_000 * (n + 1), [{"product_id": f"P{k % 3}"}])
+                for k in range(n % 4 + 1)
+            ],
+        )
+    analyst = factories.user(store, "analyst", "analyst@example.com")
+    page = browser_page.new_page()
+    _sign_in(page, running.url, analyst)
+    page.get_by_role("link", name="Analytics").click()
+    page.get_by_role("button", name="Recompute RFM groups").click()
+    page.wait_for_url("**/analytics?ran=rfm")
+    grid = page.locator("table.heat").first.inner_text()
+    assert "R5" in grid and "F1" in grid
+    page.get_by_role("button", name="Recompute next best products").click()
+    page.wait_for_url("**/analytics?ran=recommend")
+    assert "P0" in page.locator("main").inner_text() or "P1" in page.locator("main").inner_text()
+    _shot(page, "analytics")
+    assert _serious_violations(page) == []
+
+
+def test_an_admin_imports_a_file_with_a_preview_and_rejects(
+    browser_page: Any, server: tuple[Server, Store], settings: Settings, tmp_path: Path
+) -> None:
+    running, store = server
+    upload = tmp_path / "clientes.csv"
+    upload.write_text(
+        "nome,email,telefone,cidade\n"
+        "Ana Lima,ana.lima@example.com,(11) 91234-5678,São Paulo\n"
+        "Bruno Dias,not an e-mail,(21) 99876-5432,Rio de Janeiro\n"
+        "Carla Reis,carla.reis@example.com,,Recife\n",
+        encoding="utf-8",
+    )
+    admin = factories.user(store, "admin", "admin@example.com", mfa=True)
+    page = browser_page.new_page()
+    _sign_in(page, running.url, admin)
+    page.get_by_role("link", name="Imports").click()
+    page.get_by_label("File (CSV, TSV, JSON Lines, XLSX or Parquet, up to 200 MB)").set_input_files(
+        str(upload)
+    )
+    page.get_by_label("Source name (the system it comes from)").fill("old_crm")
+    page.get_by_role("button", name="Preview").click()
+    assert "email" in page.locator('tr[data-column="email"]').inner_text()
+    assert "Bruno Dias" in page.locator("main").inner_text()
+    _shot(page, "import-preview")
+    assert _serious_violations(page) == []
+    with store.unit_of_work(write=False) as uow:
+        assert uow.customers.count() == 0  # a preview imports nothing
+    page.get_by_role("button", name="Import").click()
+    page.wait_for_url("**/imports/*")
+    assert page.locator("[data-status]").inner_text() == "done"
+    assert page.locator('dd[data-field="created"]').inner_text() == "2"
+    assert page.locator('dd[data-field="rejected"]').inner_text() == "1"
+    with page.expect_download() as fetched:
+        page.get_by_role(
+            "link", name="Download the refused rows (row number, reason, values)"
+        ).click()
+    rejects = tmp_path / "rejects.csv"
+    fetched.value.save_as(rejects)
+    assert "Bruno Dias" in rejects.read_text(encoding="utf-8")
+    _shot(page, "import-result")
+    with store.unit_of_work(write=False) as uow:
+        assert uow.customers.count() == 2

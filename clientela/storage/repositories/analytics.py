@@ -242,6 +242,48 @@ class AnalyticsRepository(Repository):
         )
         return None if row is None else dict(row)
 
+    def rfm_grid(self) -> dict[tuple[int, int], int]:
+        """People per (R score, F score) cell."""
+        rows = self.connection.execute(
+            select(customer_scores.c.rfm_r, customer_scores.c.rfm_f, func.count())
+            .where(customer_scores.c.rfm_r.is_not(None))
+            .group_by(customer_scores.c.rfm_r, customer_scores.c.rfm_f)
+        )
+        return {(int(r), int(f)): int(n) for r, f, n in rows.all()}
+
+    def score_values(self, column: str) -> list[float]:
+        """Every stored value of one numeric score (for a distribution)."""
+        field = customer_scores.c[column]
+        rows = self.connection.execute(select(field).where(field.is_not(None)))
+        return [float(value) for (value,) in rows.all()]
+
+    def highest(self, column: str, *, limit: int) -> list[tuple[str, float]]:
+        """(customer id, score) of the highest scores of one column among active customers."""
+        field = customer_scores.c[column]
+        rows = self.connection.execute(
+            select(customer_scores.c.customer_id, field)
+            .join(customers, customers.c.id == customer_scores.c.customer_id)
+            .where(field.is_not(None), customers.c.status == "active")
+            .order_by(field.desc())
+            .limit(limit)
+        )
+        return [(str(i), float(v)) for i, v in rows.all()]
+
+    def recommended_products(self, *, limit: int) -> list[tuple[str, int]]:
+        """Products most often in people's recommendations (counted in Python: the lists are
+        JSON)."""
+        counts: dict[str, int] = {}
+        rows = self.connection.execute(
+            select(customer_scores.c.recommendations).where(
+                customer_scores.c.recommendations.is_not(None)
+            )
+        )
+        for (items,) in rows:
+            for item in items or []:
+                product = str(item.get("product"))
+                counts[product] = counts.get(product, 0) + 1
+        return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:limit]
+
     def segment_counts(self) -> dict[str, int]:
         rows = self.connection.execute(
             select(customer_scores.c.rfm_segment, func.count())
