@@ -52,6 +52,13 @@ class Settings(BaseSettings):
         False,
         description="Look up the MX records of e-mail domains when validating (needs DNS; slow).",
     )
+    blind_index_bytes: int = Field(
+        16,
+        ge=8,
+        le=32,
+        description="Bytes kept of each blind index (keyed HMAC-SHA256 of an e-mail, phone or "
+        "document) that makes sealed identities searchable. Fixed when the store is created.",
+    )
     host: str = Field("127.0.0.1", description="Address `clientela serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `clientela serve` listens on.")
     max_page_size: int = Field(

@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             echo=settings.echo_sql,
             key_cache_seconds=settings.api_key_cache_seconds,
             keyring=load_master_key(settings.data_dir),
+            blind_index_bytes=settings.blind_index_bytes,
         )
         if the_store.is_current():
             check_master_key(the_store)

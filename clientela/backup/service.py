@@ -84,6 +84,9 @@ def create_backup(store: Store, path: Path) -> BackupInfo:
             "size": size,
             "sha256": digest,
             "key_check": keyring.check_value,
+            # The root key under today's master, so the backup opens after a key rotation too
+            # (with the master of the day it was made).
+            "wrapped_root": keyring.wrapped_root(),
             "nonce_prefix": secrets.token_hex(4),
         }
         partial = path.with_name(path.name + ".partial")
@@ -114,9 +117,13 @@ def restore_backup(
     The server and other commands must be stopped: the store file is replaced underneath them.
     """
     header, chunks = _open(path, keyring)
+    keyring = _root_of(header, keyring)
     if header["dialect"] != ("sqlite" if settings.database_url is None else "postgresql"):
         raise BackupInvalid(f"This is a {header['dialect']} backup; the store here is not.")
     tombstones = journal.read(settings.data_dir, keyring)
+    # Backups hold no data keys: the live store's keys go back in after the restore; people
+    # erased since the backup have none, so their sealed fields stay unreadable.
+    kept_keys = _live_keys(settings, keyring)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="clientela-restore-", dir=settings.data_dir) as work:
         snapshot = Path(work) / "snapshot"
@@ -133,11 +140,51 @@ def restore_backup(
             snapshots.pg_restore(settings.store_url, snapshot)
     store = Store(settings.store_url, keyring=keyring)
     try:
+        _adopt_master(store, keyring)
         store.upgrade()
+        with store.unit_of_work() as uow:
+            restored_keys = uow.sealer.put_back(kept_keys) if uow.sealer else 0
+            uow.commit()
         replayed = _replay(store, tombstones, settings=settings, actor=actor)
     finally:
         store.dispose()
-    return {"restored": _info(path, header).as_dict(), "erased_again": replayed}
+    return {
+        "restored": _info(path, header).as_dict(),
+        "data_keys": restored_keys,
+        "erased_again": replayed,
+    }
+
+
+def _root_of(header: dict[str, Any], keyring: Keyring) -> Keyring:
+    """The master with the root key the backup was made under (its header carries it wrapped)."""
+    return keyring.with_store(header.get("wrapped_root"), None)
+
+
+def _live_keys(settings: Settings, keyring: Keyring) -> list[dict[str, Any]]:
+    if settings.database_url is None and not (settings.data_dir / "clientela.db").exists():
+        return []
+    store = Store(settings.store_url, keyring=keyring)
+    try:
+        if store.revision() is None or not store.is_current():
+            return []
+        with store.unit_of_work(write=False) as uow:
+            return uow.sealer.wrapped_keys() if uow.sealer else []
+    except ClientelaError:
+        return []
+    finally:
+        store.dispose()
+
+
+def _adopt_master(store: Store, keyring: Keyring) -> None:
+    """The restored store's key facts are those of the master that restored it (the root is
+    the same: the backup's check value proved it)."""
+    from clientela.storage.store import MASTER_CHECK_META, ROOT_KEY_META
+
+    store.upgrade()
+    with store.unit_of_work() as uow:
+        uow.store_meta.set(MASTER_CHECK_META, keyring.master_check, utcnow())
+        uow.store_meta.set(ROOT_KEY_META, keyring.wrapped_root(), utcnow())
+        uow.commit()
 
 
 # --- erasure replay -----------------------------------------------------------------------------
@@ -238,6 +285,13 @@ def _open(path: Path, keyring: Keyring) -> tuple[dict[str, Any], Iterator[bytes]
     if header.get("format") != FORMAT:
         handle.close()
         raise BackupInvalid(f"Backup format {header.get('format')} is not supported here.")
+    try:
+        keyring = _root_of(header, keyring)
+    except ClientelaError:
+        handle.close()
+        raise BackupInvalid(
+            "This backup was made under another master key: restore that key first."
+        ) from None
     if header.get("key_check") != keyring.check_value:
         handle.close()
         raise BackupInvalid(

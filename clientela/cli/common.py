@@ -45,6 +45,7 @@ def open_store(*, require_current: bool = True, create_key: bool = False) -> Ite
         current.store_url,
         echo=current.echo_sql,
         keyring=load_master_key(current.data_dir, create=create_key),
+        blind_index_bytes=current.blind_index_bytes,
     )
     try:
         if require_current and not store.is_current():

@@ -29,6 +29,7 @@ from clientela.cli.common import (
     to_json_line,
 )
 from clientela.cli.destinations import destinations_app
+from clientela.cli.keys import keys_app
 from clientela.cli.privacy import export_app, privacy_app, retention_app
 from clientela.cli.quality import quality_app
 from clientela.cli.segments import segments_app
@@ -81,6 +82,7 @@ app.add_typer(privacy_app, name="privacy")
 app.add_typer(destinations_app, name="destinations")
 app.add_typer(audit_app, name="audit")
 app.add_typer(backup_app, name="backup")
+app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(segments_app, name="segments")
@@ -120,7 +122,11 @@ def init(
     current = settings()
     if current.database_url is None:
         current.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(current.store_url, keyring=load_master_key(current.data_dir, create=True))
+    store = Store(
+        current.store_url,
+        keyring=load_master_key(current.data_dir, create=True),
+        blind_index_bytes=current.blind_index_bytes,
+    )
     try:
         result = initialise_store(store)
         if not result.created:

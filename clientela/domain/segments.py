@@ -46,8 +46,8 @@ FIELD_TYPES: dict[str, str] = {
     "given_name": "text",
     "family_name": "text",
     "full_name": "text",
-    "email": "text",
-    "phone": "text",
+    "email": "sealed",
+    "phone": "sealed",
     "city": "text",
     "region": "text",
     "country": "text",
@@ -119,6 +119,8 @@ OPS: dict[str, frozenset[str]] = {
     ),
     "boolean": frozenset({"eq", "is_empty", "not_empty"}),
     "presence": frozenset({"is_empty", "not_empty"}),
+    # Stored encrypted: only whether there is a value (match a value with identity look-ups).
+    "sealed": frozenset({"is_empty", "not_empty"}),
 }
 _NO_VALUE = frozenset({"is_empty", "not_empty"})
 MEASURES = {

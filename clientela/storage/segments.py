@@ -126,9 +126,17 @@ def _predicate(node: Predicate, as_of: date) -> ColumnElement[bool]:
     if node.kind == "date":
         return _date_condition(column, node.op, value, as_of, is_datetime, node.source)
     if node.op == "is_empty":
-        return column.is_(None) | (column == "") if node.kind == "text" else column.is_(None)
+        return (
+            column.is_(None) | (column == "")
+            if node.kind in ("text", "sealed")
+            else column.is_(None)
+        )
     if node.op == "not_empty":
-        return column.is_not(None) & (column != "") if node.kind == "text" else column.is_not(None)
+        return (
+            column.is_not(None) & (column != "")
+            if node.kind in ("text", "sealed")
+            else column.is_not(None)
+        )
     if node.op == "contains":
         return func.lower(column).contains(value.lower(), autoescape=True)
     if node.op == "starts_with":

@@ -12,7 +12,10 @@ from pathlib import Path
 from clientela.domain.errors import StoreNotReady
 from clientela.storage.store import Store
 
-__all__ = ["pg_dump", "pg_restore", "replace_sqlite", "sqlite_snapshot"]
+__all__ = ["KEYS_TABLE", "pg_dump", "pg_restore", "replace_sqlite", "sqlite_snapshot"]
+
+#: The table of customers' data keys, which no backup contains.
+KEYS_TABLE = "customer_keys"
 
 
 def sqlite_snapshot(store: Store, target: Path) -> None:
@@ -23,6 +26,11 @@ def sqlite_snapshot(store: Store, target: Path) -> None:
         destination = sqlite3.connect(target)
         try:
             source.backup(destination)  # a consistent copy while others read and write
+            # Data keys stay out of backups (crypto-shredding): wiped, then the file rewritten.
+            destination.execute("PRAGMA secure_delete=ON")
+            destination.execute(f"DELETE FROM {KEYS_TABLE}")  # noqa: S608 (a constant)
+            destination.commit()
+            destination.execute("VACUUM")
         finally:
             destination.close()
     finally:
@@ -59,7 +67,17 @@ def _libpq_url(url: str) -> str:
 
 def pg_dump(store: Store, target: Path) -> None:
     url = _libpq_url(store.engine.url.render_as_string(hide_password=False))
-    _run([_pg_bin("pg_dump"), "--format=custom", "--no-owner", "--file", str(target), url])
+    _run(
+        [
+            _pg_bin("pg_dump"),
+            "--format=custom",
+            "--no-owner",
+            f"--exclude-table-data={KEYS_TABLE}",  # data keys stay out of backups
+            "--file",
+            str(target),
+            url,
+        ]
+    )
 
 
 def pg_restore(store_url: str, snapshot: Path) -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from sqlalchemy import inspect, select
+
+from clientela.domain.actor import utcnow
 from clientela.domain.errors import StoreNotReady
 from clientela.security.keyring import Keyring
 from clientela.storage.engine import make_engine
@@ -12,10 +15,17 @@ from clientela.storage.errors import StoreBusy
 from clientela.storage.group_commit import GroupCommitWriter, Operation
 from clientela.storage.migrate import current_revision, head_revision, upgrade
 from clientela.storage.repositories.access import KeyCache
-from clientela.storage.tables import metadata
+from clientela.storage.sealing import DEFAULT_BLIND_INDEX_BYTES
+from clientela.storage.tables import metadata, store_meta
 from clientela.storage.uow import UnitOfWork
 
-__all__ = ["Store"]
+__all__ = ["BLIND_INDEX_META", "MASTER_CHECK_META", "ROOT_KEY_META", "Store"]
+
+#: ``store_meta`` keys: the root key wrapped by the master (after a rotation) and the
+#: master's check value (a wrong key fails at start-up).
+ROOT_KEY_META = "root_key"
+MASTER_CHECK_META = "master_check"
+BLIND_INDEX_META = "blind_index_bytes"
 
 
 class Store:
@@ -26,8 +36,10 @@ class Store:
         echo: bool = False,
         key_cache_seconds: float = 0,
         keyring: Keyring | None = None,
+        blind_index_bytes: int = DEFAULT_BLIND_INDEX_BYTES,
     ) -> None:
         self.url = url
+        self._blind_index_bytes = blind_index_bytes
         self._keyring = keyring
         self._key_cache = KeyCache(key_cache_seconds)
         self.engine = make_engine(url, echo=echo)
@@ -45,7 +57,8 @@ class Store:
             write=write,
             writer=self._writer,
             key_cache=self._key_cache,
-            keyring=self._keyring,
+            keyring=self.keyring if self._keyring is not None else None,
+            blind_index_bytes=self._blind_index_bytes,
         )
 
     async def flush_async(self, operations: Sequence[Operation]) -> None:
@@ -54,6 +67,9 @@ class Store:
 
     def upgrade(self) -> None:
         upgrade(self.engine)
+        if self._keyring is not None:
+            self._record_master_check()
+            self._seal_plaintext()
 
     def is_current(self) -> bool:
         return current_revision(self.engine) == head_revision()
@@ -92,9 +108,48 @@ class Store:
                 connection.exec_driver_sql(f'VACUUM "{metadata.tables[table].name}"')
 
     def keyring(self) -> Keyring:
+        """The master key with the store's root key (read once; a wrong master key fails)."""
         if self._keyring is None:
             raise StoreNotReady("This store was opened without a master key.")
+        if not self._keyring.resolved:
+            # A reader's connection: this may run while a unit of work holds the write lock.
+            with self.engine.connect().execution_options(clientela_write=False) as connection:
+                if not inspect(connection).has_table(store_meta.name):
+                    return self._keyring  # not created yet: the master is the root
+                facts = dict(
+                    connection.execute(
+                        select(store_meta.c.key, store_meta.c.value).where(
+                            store_meta.c.key.in_(
+                                [ROOT_KEY_META, MASTER_CHECK_META, BLIND_INDEX_META]
+                            )
+                        )
+                    ).all()
+                )
+            self._keyring = self._keyring.with_store(
+                facts.get(ROOT_KEY_META), facts.get(MASTER_CHECK_META)
+            )
+            if BLIND_INDEX_META in facts:  # fixed when the store was made: look-ups depend on it
+                self._blind_index_bytes = int(facts[BLIND_INDEX_META])
         return self._keyring
+
+    def _seal_plaintext(self) -> None:
+        """Seal what a store from before field encryption kept plain (once; cheap after)."""
+        with self.unit_of_work() as uow:
+            uow.customers.seal_stored()
+            uow.identities.seal_stored()
+            uow.commit()
+
+    def _record_master_check(self) -> None:
+        keyring = self.keyring()
+        with self.unit_of_work() as uow:
+            missing = {
+                MASTER_CHECK_META: keyring.master_check,
+                BLIND_INDEX_META: str(self._blind_index_bytes),
+            }
+            for key, value in missing.items():
+                if uow.store_meta.get(key) is None:
+                    uow.store_meta.set(key, value, utcnow())
+            uow.commit()
 
     def dispose(self) -> None:
         self._writer.close()

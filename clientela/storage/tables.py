@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -73,13 +74,13 @@ customers = Table(
     Column("middle_name", String(100)),
     Column("family_name", String(100)),
     Column("full_name", String(300)),
-    Column("email", String(254)),
-    Column("phone", String(20)),
+    Column("email", Text),  # sealed (security/envelope.py)
+    Column("phone", Text),  # sealed (security/envelope.py)
     Column("birth_date", Date),
     Column("gender", String(16)),
-    Column("document", String(20)),
-    Column("address_line1", String(200)),
-    Column("address_line2", String(200)),
+    Column("document", Text),  # sealed (security/envelope.py)
+    Column("address_line1", Text),  # sealed (security/envelope.py)
+    Column("address_line2", Text),  # sealed (security/envelope.py)
     Column("city", String(100)),
     Column("region", String(100)),
     Column("postal_code", String(16)),
@@ -142,7 +143,9 @@ identities = Table(
     _id(),
     _customer_fk(),
     Column("kind", String(80), nullable=False),
+    # A blind index for e-mail, phone and document (their plain value sealed in ``sealed``).
     Column("value", String(254), nullable=False),
+    Column("sealed", Text),
     Column("source_id", String(36), ForeignKey("sources.id")),
     Column("verified", Boolean, nullable=False, server_default="0"),
     Column("first_seen_at", UTCDateTime, nullable=False),
@@ -668,6 +671,17 @@ outbox = Table(
     Column("body", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
+)
+
+customer_keys = Table(
+    "customer_keys",
+    metadata,
+    # Each customer's data key, wrapped by the master key. No foreign key: a key outlives a
+    # merge of its profile, and erasing the person deletes it (crypto-shredding). Backups
+    # leave these rows out.
+    Column("key_id", String(36), primary_key=True),
+    Column("wrapped", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 store_meta = Table(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
@@ -50,6 +51,7 @@ from clientela.storage.repositories.privacy import (
     StoreMetaRepository,
     SuppressionRepository,
 )
+from clientela.storage.sealing import DEFAULT_BLIND_INDEX_BYTES, Sealer
 from clientela.storage.segments import SegmentRepository
 
 __all__ = ["UnitOfWork"]
@@ -93,6 +95,7 @@ class UnitOfWork:
     analytics: AnalyticsRepository
     segments: SegmentRepository
     destinations: DestinationRepository
+    sealer: Sealer | None
 
     def __init__(
         self,
@@ -101,9 +104,11 @@ class UnitOfWork:
         write: bool = True,
         writer: GroupCommitWriter | None = None,
         key_cache: KeyCache | None = None,
-        keyring: Keyring | None = None,
+        keyring: Keyring | Callable[[], Keyring] | None = None,
+        blind_index_bytes: int = DEFAULT_BLIND_INDEX_BYTES,
     ) -> None:
         self._engine = engine
+        self._blind_index_bytes = blind_index_bytes
         self._keyring = keyring
         self._key_cache = key_cache
         self._write = write
@@ -116,6 +121,8 @@ class UnitOfWork:
         """The store's master key (hashes of the suppression list, later field keys)."""
         if self._keyring is None:
             raise StoreNotReady("This store was opened without a master key.")
+        if callable(self._keyring):
+            self._keyring = self._keyring()
         return self._keyring
 
     @property
@@ -144,11 +151,17 @@ class UnitOfWork:
         # work that ends up doing nothing never takes SQLite's write lock.
         connection.execution_options(clientela_write=self._write)
         self._connection = connection
-        self.customers = CustomerRepository(connection)
-        self.identities = IdentityRepository(connection)
+        sealer = (
+            None
+            if self._keyring is None
+            else Sealer(connection, lambda: self.keyring, blind_index_bytes=self._blind_index_bytes)
+        )
+        self.sealer = sealer
+        self.customers = CustomerRepository(connection, sealer)
+        self.identities = IdentityRepository(connection, sealer)
         self.attributes = AttributeRepository(connection)
         self.sources = SourceRepository(connection)
-        self.provenance = ProvenanceRepository(connection)
+        self.provenance = ProvenanceRepository(connection, sealer)
         self.events = EventRepository(connection)
         self.transactions = TransactionRepository(connection)
         self.timeline = TimelineRepository(connection)
@@ -160,10 +173,10 @@ class UnitOfWork:
             connection, defer=self.defer, chain_key=lambda: self.keyring.derive("audit")
         )
         self.purposes = PurposeRepository(connection)
-        self.merges = MergeRepository(connection)
+        self.merges = MergeRepository(connection, sealer)
         self.imports = ImportRepository(connection)
         self.consents = ConsentRepository(connection)
-        self.matches = MatchCandidateRepository(connection)
+        self.matches = MatchCandidateRepository(connection, sealer)
         self.dedupe_models = DedupeModelRepository(connection)
         self.dedupe_runs = DedupeRunRepository(connection)
         self.privacy_requests = PrivacyRequestRepository(connection)
@@ -175,7 +188,7 @@ class UnitOfWork:
         self.breaches = BreachReportRepository(connection)
         self.outbox = OutboxRepository(connection)
         self.store_meta = StoreMetaRepository(connection)
-        self.erasure = ErasureRepository(connection)
+        self.erasure = ErasureRepository(connection, sealer)
         self.analytics = AnalyticsRepository(connection)
         self.segments = SegmentRepository(connection)
         self.destinations = DestinationRepository(connection)

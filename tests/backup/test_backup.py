@@ -5,15 +5,23 @@ CLI, PostgreSQL through the service)."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from clientela.backup.service import BackupInvalid, create_backup, restore_backup, verify_backup
+from clientela.backup.service import (
+    BackupInvalid,
+    _open,
+    create_backup,
+    restore_backup,
+    verify_backup,
+)
 from clientela.cli.main import app
 from clientela.domain.identity import IdentityKey
 from clientela.privacy import requests
+from clientela.security.envelope import is_sealed
 from clientela.settings import Settings
 from clientela.storage.store import Store
 from tests import factories
@@ -102,6 +110,67 @@ def test_postgresql_backup_and_restore(tmp_path: Path, postgres_store: Store) ->
         with again.unit_of_work(write=False) as uow:
             assert uow.identities.owner_of("email", gone["email"]) is None
             assert uow.identities.owner_of("email", kept["email"]) == kept["id"]
+            row = uow.customers.get(kept["id"])  # its data key came back from the live store
+            assert row is not None and row["email"] == kept["email"]
             assert not uow.suppressions.is_empty()
     finally:
         again.dispose()
+
+
+def test_crypto_shredding_survives_a_restore(
+    tmp_path: Path, sqlite_store: Store, settings: Settings
+) -> None:
+    """Back up, erase a person, restore the old backup: the person's sealed fields in it open
+    with no key (none in the backup, theirs destroyed), the others' do, and the person is
+    erased again."""
+    kept = factories.stored_customer(sqlite_store, settings)
+    gone = factories.stored_customer(sqlite_store, settings)
+    archive = create_backup(sqlite_store, tmp_path / "b.backup").path
+    _erase_by_request(sqlite_store, settings, gone["email"])
+
+    _, chunks = _open(archive, factories.TEST_KEYRING)
+    snapshot = tmp_path / "snapshot.db"
+    snapshot.write_bytes(b"".join(chunks))
+    with sqlite3.connect(snapshot) as old:
+        assert old.execute("SELECT count(*) FROM customer_keys").fetchone() == (0,)
+        tokens = dict(
+            old.execute(
+                "SELECT id, email FROM customers WHERE id IN (?, ?)", (kept["id"], gone["id"])
+            ).fetchall()
+        )
+    assert all(is_sealed(token) for token in tokens.values())
+    with sqlite_store.unit_of_work(write=False) as uow:
+        assert uow.sealer is not None
+        assert uow.sealer.open_field("email", tokens[gone["id"]]) is None
+        assert uow.sealer.open_field("email", tokens[kept["id"]]) == kept["email"]
+    sqlite_store.dispose()
+
+    outcome = restore_backup(
+        archive, settings=settings, keyring=factories.TEST_KEYRING, actor=factories.actor()
+    )
+    assert outcome["erased_again"] == 1 and outcome["data_keys"] >= 1
+    again = Store(sqlite_store.url, keyring=factories.TEST_KEYRING)
+    try:
+        with again.unit_of_work(write=False) as uow:
+            row = uow.customers.get(kept["id"])
+            assert row is not None and row["email"] == kept["email"]
+            erased = uow.customers.get(gone["id"])
+            assert erased is not None and erased["status"] == "erased"
+            assert erased["email"] is None
+    finally:
+        again.dispose()
+
+
+def _erase_by_request(store: Store, settings: Settings, email: str) -> None:
+    with store.unit_of_work() as uow:
+        request = requests.create_request(
+            uow,
+            kind="erasure",
+            identity=IdentityKey("email", email),
+            actor=factories.actor(),
+            settings=settings,
+        )
+        uow.commit()
+    requests.run_request(
+        store, request["id"], actor=factories.actor(), settings=settings, attest_identity=True
+    )

@@ -164,6 +164,14 @@ def _all_rows_text(store: Store) -> str:
     return "\n".join(parts).lower()
 
 
+def _opened_text(store: Store, customer_id: str) -> str:
+    """The person's profile and identities as the store opens them (sealed fields included)."""
+    with store.unit_of_work(write=False) as uow:
+        profile = uow.customers.get(customer_id)
+        identities = uow.identities.for_customer(customer_id)
+    return (repr(profile) + repr(identities)).lower()
+
+
 def test_erasure_leaves_no_trace_and_the_person_stays_suppressed(
     store: Store, settings: Settings, tmp_path: Path
 ) -> None:
@@ -171,7 +179,10 @@ def test_erasure_leaves_no_trace_and_the_person_stays_suppressed(
     app = create_app(settings, store)
     with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
         customer_id = _arrive(client, write_key, store, settings, tmp_path)
-        before = _all_rows_text(store)
+        stored = _all_rows_text(store)
+        for sealed in (PHONE_DIGITS, CPF_DIGITS):  # sealed at rest: only the key opens them
+            assert sealed not in stored, f"{sealed} is stored in the clear"
+        before = stored + _opened_text(store, customer_id)
         for marker in MARKERS:
             assert marker in before, f"{marker} never reached the store"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 
 from clientela.analytics.churn import score_churn
 from clientela.analytics.clv import fit_clv, score_clv
@@ -79,7 +79,7 @@ async def churn(body: ChurnIn, ctx: Ctx) -> dict[str, Any]:
 class RecommendIn(_Body):
     as_of: IsoDay | None = None
     top: StrictInt = Field(10, ge=1, le=100, description="Products per customer")
-    evaluate: bool = Field(True, description="Measure the hit rate on held-out last orders")
+    evaluate: StrictBool = Field(True, description="Measure the hit rate on held-out last orders")
 
 
 @router.post(

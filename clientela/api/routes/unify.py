@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
 from clientela.api.deps import Ctx
 from clientela.api.problems import CONFLICT, NOT_FOUND, PROBLEM_RESPONSES
@@ -22,11 +22,13 @@ Id = Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{36}$")]
 class DedupeRunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    auto_merge: bool = Field(False, description="Merge clusters above the auto-merge threshold")
+    auto_merge: StrictBool = Field(
+        False, description="Merge clusters above the auto-merge threshold"
+    )
     since: AwareDatetime | None = Field(
         None, description="Only match profiles created or changed since (incremental run)"
     )
-    retrain: bool = Field(False, description="Train a new model version first")
+    retrain: StrictBool = Field(False, description="Train a new model version first")
 
 
 class DedupeRun(BaseModel):

@@ -2,17 +2,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, Connection, RowMapping, func
 from sqlalchemy.exc import IntegrityError
 
+from clientela.domain.errors import StoreNotReady
 from clientela.storage.errors import DuplicateKey
+
+if TYPE_CHECKING:
+    from clientela.storage.sealing import Sealer
 
 
 class Repository:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, sealer: Sealer | None = None) -> None:
         self.connection = connection
+        self._sealer = sealer
+
+    @property
+    def sealer(self) -> Sealer:
+        """Seals and opens personal fields (repositories of tables that hold them)."""
+        if self._sealer is None:
+            raise StoreNotReady("This store was opened without a master key.")
+        return self._sealer
 
     @property
     def dialect(self) -> str:

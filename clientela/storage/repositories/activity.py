@@ -28,17 +28,40 @@ from clientela.storage.repositories._base import (
 from clientela.storage.tables import events, field_provenance, sources, transactions
 
 
+def _owner_of(rows: Sequence[Mapping[str, Any]]) -> Any:
+    """``key_of`` for the ``fields`` of ``rows``: the customer of the row they came from."""
+    owners = {id(row["fields"]): str(row["customer_id"]) for row in rows}
+
+    def key_of(fields: Mapping[str, Any]) -> str:
+        return owners[id(fields)]
+
+    return key_of
+
+
 class ProvenanceRepository(Repository):
     def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        insert_rows(self.connection, field_provenance, rows, {"id": None})
+        """Observations, with the personal values in ``fields`` sealed under the customer's key."""
+        sealed = self.sealer.seal_rows(
+            [row["fields"] for row in rows],
+            key_of=_owner_of(rows),
+        )
+        insert_rows(
+            self.connection,
+            field_provenance,
+            [{**row, "fields": fields} for row, fields in zip(rows, sealed, strict=True)],
+            {"id": None},
+        )
 
     def for_customer(self, customer_id: str) -> list[dict[str, Any]]:
-        rows = self.connection.execute(
-            select(field_provenance)
-            .where(field_provenance.c.customer_id == customer_id)
-            .order_by(field_provenance.c.observed_at, field_provenance.c.id)
-        )
-        return [dict(row) for row in rows.mappings()]
+        rows = [
+            dict(row)
+            for row in self.connection.execute(
+                select(field_provenance)
+                .where(field_provenance.c.customer_id == customer_id)
+                .order_by(field_provenance.c.observed_at, field_provenance.c.id)
+            ).mappings()
+        ]
+        return self._opened(rows)
 
     def first_sources(self) -> dict[str, str]:
         """customer id -> name of the source of the first thing said about them."""
@@ -61,7 +84,11 @@ class ProvenanceRepository(Repository):
             .where(field_provenance.c.customer_id.in_(list(customer_ids)))
             .order_by(field_provenance.c.observed_at, field_provenance.c.id)
         )
-        return [dict(row) for row in rows.mappings()]
+        return self._opened([dict(row) for row in rows.mappings()])
+
+    def _opened(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        opened = self.sealer.open_rows(row["fields"] for row in rows)
+        return [{**row, "fields": fields} for row, fields in zip(rows, opened, strict=True)]
 
 
 class EventRepository(Repository):

@@ -4,8 +4,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, bindparam, case, delete, func, select, update
+from sqlalchemy import ColumnElement, Date, bindparam, case, delete, func, or_, select, update
 
+from clientela.security.envelope import PREFIX, SEALED_FIELDS
 from clientela.storage import raw
 from clientela.storage.bulk import insert_rows
 from clientela.storage.errors import StaleWrite
@@ -21,30 +22,66 @@ _BLANK.update(
 )
 
 
+def _id(row: Mapping[str, Any]) -> str:
+    return str(row["id"])
+
+
 class CustomerRepository(Repository):
     def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        insert_rows(self.connection, customers, rows, _BLANK)
+        insert_rows(self.connection, customers, self.sealer.seal_rows(rows, key_of=_id), _BLANK)
 
     def get(self, customer_id: str) -> dict[str, Any] | None:
         rows = raw.select_rows(self.connection, customers, '"id" = ?', (customer_id,))
-        return rows[0] if rows else None
+        return self.sealer.open_rows(rows)[0] if rows else None
 
     def get_many(self, ids: Iterable[str]) -> list[dict[str, Any]]:
         id_list = list(ids)
         if not id_list:
             return []
         rows = self.connection.execute(select(customers).where(customers.c.id.in_(id_list)))
-        by_id = {row["id"]: dict(row) for row in rows.mappings()}
+        by_id = {row["id"]: row for row in self.sealer.open_rows(rows.mappings())}
         return [by_id[i] for i in id_list if i in by_id]
 
     def update(self, customer_id: str, values: Mapping[str, Any], *, expected_version: int) -> None:
         result = self.connection.execute(
             update(customers)
             .where(customers.c.id == customer_id, customers.c.version == expected_version)
-            .values(**values, version=expected_version + 1)
+            .values(**self._sealed(customer_id, values), version=expected_version + 1)
         )
         if result.rowcount != 1:
             raise StaleWrite(customer_id)
+
+    def _sealed(self, customer_id: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        return self.sealer.seal_rows([values], key_of=lambda _: customer_id)[0]
+
+    def seal_stored(self, *, batch: int = 2_000) -> int:
+        """Seal personal fields still stored plain (a store from before field encryption)."""
+        plain = or_(
+            *(
+                customers.c[name].is_not(None)
+                & (customers.c[name] != "")
+                & (func.substr(customers.c[name], 1, 1) != PREFIX[0])
+                for name in SEALED_FIELDS
+            )
+        )
+        columns = [customers.c.id, *(customers.c[name] for name in SEALED_FIELDS)]
+        sealed = 0
+        while True:
+            rows = self.connection.execute(select(*columns).where(plain).limit(batch)).mappings()
+            found = [dict(row) for row in rows]
+            if not found:
+                return sealed
+            changed = self.sealer.seal_rows(found, key_of=_id)
+            self.connection.execute(
+                update(customers)
+                .where(customers.c.id == bindparam("key"))
+                .values({name: bindparam(f"v_{name}") for name in SEALED_FIELDS}),
+                [
+                    {"key": row["id"], **{f"v_{name}": row[name] for name in SEALED_FIELDS}}
+                    for row in changed
+                ],
+            )
+            sealed += len(found)
 
     def set_quality(self, scores: Sequence[tuple[str, int, Mapping[str, Any]]]) -> None:
         """Store derived quality (not a change of the profile: no new version)."""
@@ -69,13 +106,14 @@ class CustomerRepository(Repository):
             select(customers).where(customers.c.status == "active").order_by(customers.c.id)
         )
         for partition in result.mappings().partitions(batch):
-            yield [dict(row) for row in partition]
+            yield self.sealer.open_rows(partition)
 
     def update_versions(self, changes: Sequence[tuple[str, Mapping[str, Any], int, int]]) -> None:
         """Many updates at once: (id, values, expected version, new version). Rows with the same
         columns go in one ``executemany``; any row changed meanwhile fails them all."""
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for customer_id, values, expected, new in changes:
+        for customer_id, plain, expected, new in changes:
+            values = self._sealed(customer_id, plain)
             keys = tuple(sorted(values))
             groups.setdefault(keys, []).append(
                 {
@@ -101,7 +139,7 @@ class CustomerRepository(Repository):
 
     def restore(self, row: Mapping[str, Any]) -> None:
         """Write a profile back exactly as a snapshot recorded it, version included."""
-        values = {key: value for key, value in row.items() if key != "id"}
+        values = {key: value for key, value in self._sealed(row["id"], row).items() if key != "id"}
         self.connection.execute(update(customers).where(customers.c.id == row["id"]).values(values))
 
     @staticmethod
@@ -147,7 +185,7 @@ class CustomerRepository(Repository):
             query = query.where(customers.c.created_at < created_before)
         if updated_after is not None:
             query = query.where(customers.c.updated_at >= updated_after)
-        return [dict(row) for row in self.connection.execute(query).mappings()]
+        return self.sealer.open_rows(self.connection.execute(query).mappings())
 
     def ids_by_name_tokens(self, prefixes: Sequence[str], *, limit: int) -> list[str]:
         """Active customers with, for every prefix, a name token starting with it."""

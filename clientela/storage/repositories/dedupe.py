@@ -158,8 +158,10 @@ class MatchCandidateRepository(Repository):
         if changed_since is not None:
             query = query.where(customers.c.updated_at >= changed_since)
         result = self.connection.execution_options(yield_per=batch).execute(query)
-        for partition in result.partitions(batch):
-            yield [tuple(row) for row in partition]
+        names = ["id", "updated_at", *MATCH_COLUMNS]
+        for partition in result.mappings().partitions(batch):
+            opened = self.sealer.open_rows(partition)
+            yield [tuple(row[name] for name in names) for row in opened]
 
 
 class DedupeModelRepository(Repository):

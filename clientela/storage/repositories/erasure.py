@@ -63,11 +63,17 @@ class ErasureRepository(Repository):
 
     def identity_keys(self, customer_ids: Sequence[str]) -> list[tuple[str, str]]:
         rows = self.connection.execute(
-            select(identities.c.kind, identities.c.value).where(
+            select(identities.c.kind, identities.c.value, identities.c.sealed).where(
                 identities.c.customer_id.in_(list(customer_ids))
             )
-        )
-        return [(str(kind), str(value)) for kind, value in rows.all()]
+        ).all()
+        self.sealer.prepare_opening(sealed for _, _, sealed in rows)
+        keys = []
+        for kind, value, sealed in rows:
+            plain = value if sealed is None else self.sealer.open_field(kind, sealed)
+            if plain is not None:
+                keys.append((str(kind), str(plain)))
+        return keys
 
     def delete_events(
         self, customer_ids: Sequence[str], anonymous_ids: Sequence[str], user_ids: Sequence[str]
@@ -156,7 +162,7 @@ class ErasureRepository(Repository):
 
     def delete_linked(self, customer_ids: Sequence[str]) -> dict[str, int]:
         """Rows that exist only to describe the person: identities, provenance, search tokens,
-        merge snapshots, match pairs, messages, restrictions and released holds."""
+        merge snapshots, match pairs, messages, restrictions, released holds and data keys."""
         ids = list(customer_ids)
         counts = {}
         for name, statement in (
@@ -195,13 +201,16 @@ class ErasureRepository(Repository):
             ),
         ):
             counts[name] = int(self.connection.execute(statement).rowcount or 0)
+        # Crypto-shredding: copies of the sealed fields anywhere (old backups) stay unreadable.
+        counts["customer_keys"] = self.sealer.shred(ids)
         return counts
 
     def delete_flags(self, keys: Sequence[tuple[str, str]]) -> int:
         """Identity flags naming the person's identifiers (a shared e-mail is still theirs)."""
         deleted = 0
-        for start in range(0, len(keys), _CHUNK):
-            chunk = list(keys[start : start + _CHUNK])
+        stored = [(kind, self.sealer.blind(kind, value)) for kind, value in keys]
+        for start in range(0, len(stored), _CHUNK):
+            chunk = stored[start : start + _CHUNK]
             result = self.connection.execute(
                 delete(identity_flags).where(
                     tuple_(identity_flags.c.kind, identity_flags.c.value).in_(chunk)

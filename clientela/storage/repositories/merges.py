@@ -25,12 +25,47 @@ _PERSONAL_TABLES = (identities, events, transactions, consent_events, field_prov
 
 class MergeRepository(Repository):
     def add(self, row: Mapping[str, Any]) -> None:
-        self.connection.execute(insert(merges), dict(row))
+        self.add_many([row])
+
+    def _sealed(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Snapshots keep whole profiles: their personal fields sealed under each one's key."""
+        parts = []
+        for row in rows:
+            snapshot = row["snapshot"]
+            for part, owner in (
+                ("survivor", row["survivor_id"]),
+                ("merged", row["merged_id"]),
+                ("result", row["survivor_id"]),
+            ):
+                if snapshot.get(part):
+                    parts.append((snapshot[part], str(owner)))
+        owners = {id(part): owner for part, owner in parts}
+        sealed = self.sealer.seal_rows(
+            [part for part, _ in parts], key_of=lambda part: owners[id(part)]
+        )
+        replaced = {id(part): copy for (part, _), copy in zip(parts, sealed, strict=True)}
+        return [
+            {
+                **row,
+                "snapshot": {
+                    name: replaced.get(id(value), value) for name, value in row["snapshot"].items()
+                },
+            }
+            for row in rows
+        ]
+
+    def _opened(self, row: Mapping[Any, Any] | None) -> dict[str, Any] | None:
+        if row is None:
+            return None
+        snapshot = dict(row["snapshot"])
+        for part in ("survivor", "merged", "result"):
+            if snapshot.get(part):
+                snapshot[part] = self.sealer.open_rows([snapshot[part]])[0]
+        return {**row, "snapshot": snapshot}
 
     def get(self, merge_id: str) -> dict[str, Any] | None:
         row = self.connection.execute(select(merges).where(merges.c.id == merge_id)).mappings()
-        found = row.first()
-        return None if found is None else dict(found)
+        return self._opened(row.first())
 
     def mark_undone(self, merge_id: str, when: datetime) -> None:
         self.connection.execute(
@@ -42,12 +77,11 @@ class MergeRepository(Repository):
         row = self.connection.execute(
             select(merges).where(merges.c.merged_id == customer_id, merges.c.undone_at.is_(None))
         ).mappings()
-        found = row.first()
-        return None if found is None else dict(found)
+        return self._opened(row.first())
 
     def add_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
-            self.connection.execute(insert(merges), [dict(row) for row in rows])
+            self.connection.execute(insert(merges), self._sealed(rows))
 
     def rows_of(self, customer_ids: Sequence[str]) -> dict[str, dict[str, list[Any]]]:
         """Ids of the rows each profile owns, by table (what a merge re-points)."""
@@ -126,4 +160,4 @@ class MergeRepository(Repository):
             .where((merges.c.survivor_id == customer_id) | (merges.c.merged_id == customer_id))
             .order_by(merges.c.created_at)
         )
-        return [dict(row) for row in rows.mappings()]
+        return [opened for row in rows.mappings() if (opened := self._opened(row)) is not None]

@@ -1,0 +1,241 @@
+"""Sealing and opening personal fields inside the storage layer, so services see plain values.
+
+One ``Sealer`` per unit of work: it caches the customers' data keys it has unwrapped (one query
+per batch of rows, never one per row), creates a key in the same transaction as the first
+sealed value of a customer, and destroys keys for erasure (crypto-shredding). Keys live in
+``customer_keys``, wrapped by the master key's wrapping key; backups leave that table's rows
+out, so an old backup holds sealed values whose keys exist only in the live store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import Connection, delete, select, update
+
+from clientela.domain.actor import utcnow
+from clientela.security.envelope import (
+    BLINDED_KINDS,
+    SEALED_FIELDS,
+    KeyUnavailable,
+    is_sealed,
+    key_id_of,
+    new_data_key,
+    open_value,
+    seal_value,
+    unwrap_key,
+    wrap_key,
+)
+from clientela.security.keyring import Keyring
+from clientela.storage import raw
+from clientela.storage.tables import customer_keys
+
+__all__ = ["Sealer"]
+
+_CHUNK = 500
+DEFAULT_BLIND_INDEX_BYTES = 16
+
+
+class Sealer:
+    def __init__(
+        self,
+        connection: Connection,
+        keyring: Callable[[], Keyring],
+        *,
+        blind_index_bytes: int = DEFAULT_BLIND_INDEX_BYTES,
+    ) -> None:
+        self._connection = connection
+        self._keyring = keyring
+        self._blind_bytes = blind_index_bytes
+        self._ciphers: dict[str, AESGCM | None] = {}
+        self._index: hmac.HMAC | None = None
+
+    # --- keys ------------------------------------------------------------------------------
+
+    def _load(self, key_ids: Iterable[str]) -> None:
+        wanted = [k for k in dict.fromkeys(key_ids) if k not in self._ciphers]
+        if not wanted:
+            return
+        wrapping = self._keyring().wrapping_key
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            # The driver's cursor, not Core: one profile read costs one of these.
+            marks = ", ".join("?" for _ in chunk)
+            rows = raw.fetch_all(
+                self._connection,
+                f"SELECT key_id, wrapped FROM customer_keys WHERE key_id IN ({marks})",  # noqa: S608
+                chunk,
+            )
+            found = {str(key_id): bytes(wrapped) for key_id, wrapped in rows}
+            for key_id in chunk:
+                wrapped = found.get(key_id)
+                self._ciphers[key_id] = (
+                    None if wrapped is None else AESGCM(unwrap_key(wrapping, key_id, wrapped))
+                )
+
+    def _create(self, key_ids: Sequence[str]) -> None:
+        fresh = [k for k in dict.fromkeys(key_ids) if self._ciphers.get(k) is None]
+        if not fresh:
+            return
+        wrapping = self._keyring().wrapping_key
+        now = utcnow()
+        rows = []
+        for key_id in fresh:
+            key = new_data_key()
+            rows.append(
+                {"key_id": key_id, "wrapped": wrap_key(wrapping, key_id, key), "created_at": now}
+            )
+            self._ciphers[key_id] = AESGCM(key)
+        self._connection.execute(customer_keys.insert(), rows)
+
+    def _cipher_for(self, key_ids: Sequence[str], *, new: bool) -> None:
+        if not new:
+            self._load(key_ids)
+        self._create([k for k in key_ids if self._ciphers.get(k) is None])
+
+    def shred(self, key_ids: Sequence[str]) -> int:
+        """Destroy these data keys: every value sealed with them, anywhere, stays unreadable."""
+        removed = 0
+        for start in range(0, len(key_ids), _CHUNK):
+            chunk = list(key_ids[start : start + _CHUNK])
+            result = self._connection.execute(
+                delete(customer_keys).where(customer_keys.c.key_id.in_(chunk))
+            )
+            removed += int(result.rowcount or 0)
+        for key_id in key_ids:
+            self._ciphers[key_id] = None
+        return removed
+
+    def rewrap(self, old: Keyring, new: Keyring, *, batch: int = 5_000) -> int:
+        """Re-wrap every data key from ``old``'s wrapping key to ``new``'s (no data rewrite)."""
+        old_key, new_key = old.wrapping_key, new.wrapping_key
+        ids = [str(k) for k in self._connection.execute(select(customer_keys.c.key_id)).scalars()]
+        for start in range(0, len(ids), batch):
+            chunk = ids[start : start + batch]
+            rows = self._connection.execute(
+                select(customer_keys.c.key_id, customer_keys.c.wrapped).where(
+                    customer_keys.c.key_id.in_(chunk)
+                )
+            ).all()
+            self._connection.execute(
+                update(customer_keys)
+                .where(customer_keys.c.key_id == _bind("k"))
+                .values(wrapped=_bind("w")),
+                [
+                    {
+                        "k": key_id,
+                        "w": wrap_key(new_key, key_id, unwrap_key(old_key, key_id, bytes(w))),
+                    }
+                    for key_id, w in rows
+                ],
+            )
+        return len(ids)
+
+    def wrapped_keys(self) -> list[dict[str, Any]]:
+        """Every data key as stored (wrapped): what a restore carries over to the old data."""
+        return [dict(row) for row in self._connection.execute(select(customer_keys)).mappings()]
+
+    def put_back(self, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Store wrapped keys the store does not have (after a restore)."""
+        present = {
+            str(k) for k in self._connection.execute(select(customer_keys.c.key_id)).scalars()
+        }
+        missing = [dict(row) for row in rows if row["key_id"] not in present]
+        for start in range(0, len(missing), _CHUNK):
+            self._connection.execute(customer_keys.insert(), missing[start : start + _CHUNK])
+        return len(missing)
+
+    # --- values ----------------------------------------------------------------------------
+
+    def seal_rows(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        key_of: Callable[[Mapping[str, Any]], str],
+        new: bool = False,
+        fields: Sequence[str] = SEALED_FIELDS,
+    ) -> list[dict[str, Any]]:
+        """Copies of ``rows`` with ``fields`` sealed under each row's key (``key_of``);
+        ``new`` rows belong to customers that have no key yet."""
+        needing = [r for r in rows if any(_plain(r.get(f)) for f in fields)]
+        if not needing:
+            return [dict(r) for r in rows]
+        self._cipher_for([key_of(r) for r in needing], new=new)
+        sealed = []
+        for row in rows:
+            copy = dict(row)
+            for field in fields:
+                value = copy.get(field)
+                if _plain(value):
+                    key_id = key_of(row)
+                    cipher = self._ciphers[key_id]
+                    assert cipher is not None
+                    copy[field] = seal_value(cipher, key_id, field, str(value))
+            sealed.append(copy)
+        return sealed
+
+    def prepare(self, key_ids: Sequence[str]) -> None:
+        """Load (or create) the keys of these customers in one go before sealing one by one."""
+        self._cipher_for(list(dict.fromkeys(key_ids)), new=False)
+
+    def prepare_opening(self, tokens: Iterable[Any]) -> None:
+        """Load the keys these sealed values need in one go before opening them one by one."""
+        self._load(key_id_of(t) for t in tokens if is_sealed(t))
+
+    def seal_one(self, key_id: str, field: str, value: str) -> str:
+        self._cipher_for([key_id], new=False)
+        cipher = self._ciphers[key_id]
+        assert cipher is not None
+        return seal_value(cipher, key_id, field, value)
+
+    def open_rows(self, rows: Iterable[Mapping[Any, Any]]) -> list[dict[str, Any]]:
+        """Copies of ``rows`` with every sealed value opened (``None`` where the key is gone)."""
+        copies = [dict(row) for row in rows]
+        self._load(key_id_of(v) for row in copies for v in row.values() if is_sealed(v))
+        for row in copies:
+            for field, value in row.items():
+                if is_sealed(value):
+                    row[field] = self._open(field, value)
+        return copies
+
+    def open_field(self, field: str, value: Any) -> Any:
+        if not is_sealed(value):
+            return value
+        self._load([key_id_of(value)])
+        return self._open(field, value)
+
+    def _open(self, field: str, token: str) -> str | None:
+        cipher = self._ciphers.get(key_id_of(token))
+        if cipher is None:
+            return None  # crypto-shredded: the value is gone for good
+        try:
+            return open_value(cipher, field, token)
+        except KeyUnavailable:
+            return None
+
+    # --- blind indexes ---------------------------------------------------------------------
+
+    def blind(self, kind: str, value: str) -> str:
+        """What ``identities.value`` holds for this identity: a blind index for personal kinds."""
+        if kind not in BLINDED_KINDS:
+            return value
+        if self._index is None:
+            self._index = hmac.new(self._keyring().derive("blind-index"), digestmod=hashlib.sha256)
+        # The keyed state is built once; each value costs a copy and one block (envelope.blind).
+        digest = self._index.copy()
+        digest.update(f"{kind}\x1f{value}".encode())
+        return digest.digest()[: self._blind_bytes].hex()
+
+
+def _plain(value: Any) -> bool:
+    return value is not None and value != "" and not is_sealed(value)
+
+
+def _bind(name: str) -> Any:
+    from sqlalchemy import bindparam
+
+    return bindparam(name)
