@@ -54,16 +54,20 @@ def new_data_key() -> bytes:
     return secrets.token_bytes(32)
 
 
-def wrap_key(wrapping_key: bytes, key_id: str, key: bytes) -> bytes:
+def wrap_key(wrapping_key: AESGCM | bytes, key_id: str, key: bytes) -> bytes:
     nonce = secrets.token_bytes(_NONCE)
-    return nonce + AESGCM(wrapping_key).encrypt(nonce, key, key_id.encode())
+    return nonce + _cipher(wrapping_key).encrypt(nonce, key, key_id.encode())
 
 
-def unwrap_key(wrapping_key: bytes, key_id: str, wrapped: bytes) -> bytes:
+def unwrap_key(wrapping_key: AESGCM | bytes, key_id: str, wrapped: bytes) -> bytes:
     try:
-        return AESGCM(wrapping_key).decrypt(wrapped[:_NONCE], wrapped[_NONCE:], key_id.encode())
+        return _cipher(wrapping_key).decrypt(wrapped[:_NONCE], wrapped[_NONCE:], key_id.encode())
     except InvalidTag:
         raise KeyUnavailable(f"data key {key_id} does not unwrap with this master key") from None
+
+
+def _cipher(key: AESGCM | bytes) -> AESGCM:
+    return key if isinstance(key, AESGCM) else AESGCM(key)
 
 
 def seal_value(cipher: AESGCM, key_id: str, field: str, value: str) -> str:

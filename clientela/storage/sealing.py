@@ -32,6 +32,7 @@ from clientela.security.envelope import (
 )
 from clientela.security.keyring import Keyring
 from clientela.storage import raw
+from clientela.storage.bulk import insert_rows
 from clientela.storage.tables import customer_keys
 
 __all__ = ["Sealer"]
@@ -60,7 +61,7 @@ class Sealer:
         wanted = [k for k in dict.fromkeys(key_ids) if k not in self._ciphers]
         if not wanted:
             return
-        wrapping = self._keyring().wrapping_key
+        wrapping = AESGCM(self._keyring().wrapping_key)
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
             # The driver's cursor, not Core: one profile read costs one of these.
@@ -81,7 +82,7 @@ class Sealer:
         fresh = [k for k in dict.fromkeys(key_ids) if self._ciphers.get(k) is None]
         if not fresh:
             return
-        wrapping = self._keyring().wrapping_key
+        wrapping = AESGCM(self._keyring().wrapping_key)
         now = utcnow()
         rows = []
         for key_id in fresh:
@@ -90,7 +91,7 @@ class Sealer:
                 {"key_id": key_id, "wrapped": wrap_key(wrapping, key_id, key), "created_at": now}
             )
             self._ciphers[key_id] = AESGCM(key)
-        self._connection.execute(customer_keys.insert(), rows)
+        insert_rows(self._connection, customer_keys, rows, {})
 
     def _cipher_for(self, key_ids: Sequence[str], *, new: bool) -> None:
         if not new:
@@ -112,7 +113,7 @@ class Sealer:
 
     def rewrap(self, old: Keyring, new: Keyring, *, batch: int = 5_000) -> int:
         """Re-wrap every data key from ``old``'s wrapping key to ``new``'s (no data rewrite)."""
-        old_key, new_key = old.wrapping_key, new.wrapping_key
+        old_key, new_key = AESGCM(old.wrapping_key), AESGCM(new.wrapping_key)
         ids = [str(k) for k in self._connection.execute(select(customer_keys.c.key_id)).scalars()]
         for start in range(0, len(ids), batch):
             chunk = ids[start : start + batch]
