@@ -72,6 +72,22 @@ def stored_customer(store: Any, settings: Settings, **fields: Any) -> dict[str, 
     return profile
 
 
+def joana_silva(store: Any, settings: Settings, n: int, **fields: Any) -> dict[str, Any]:
+    """The person the web tests search for: known name, e-mail and phone, CPF number ``n``."""
+    return stored_customer(
+        store,
+        settings,
+        **{
+            "given_name": "Joana",
+            "family_name": "Silva",
+            "email": "joana.silva@gmail.com",
+            "phone": "+55 81 98765-4321",
+            "document": cpf(n),
+            **fields,
+        },
+    )
+
+
 def stored_orders(
     store: Any,
     customer_id: str,

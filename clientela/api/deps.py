@@ -125,7 +125,7 @@ async def request_context(request: Request) -> AsyncIterator[RequestContext]:
     It runs before the body is validated, so a caller without a valid key learns nothing about
     what a route accepts.
     """
-    permission = _permission(request)
+    permission = route_permission(request)
     token = _token(request)
     session = request.cookies.get(SESSION_COOKIE)
     if not token and session:
@@ -174,7 +174,7 @@ async def _session_context(
         yield RequestContext(store=store, settings=settings, actor=actor, read_uow=uow)
 
 
-def _permission(request: Request) -> str:
+def route_permission(request: Request) -> str:
     """The route's permission from the policy table; a route it does not name is refused."""
     route = request.scope.get("route")
     path = getattr(route, "path", None)

@@ -140,8 +140,8 @@ def restore_backup(
             snapshots.pg_restore(settings.store_url, snapshot)
     store = Store(settings.store_url, keyring=keyring)
     try:
-        _adopt_master(store, keyring)
         store.upgrade()
+        _adopt_master(store, keyring)
         with store.unit_of_work() as uow:
             restored_keys = uow.sealer.put_back(kept_keys) if uow.sealer else 0
             uow.commit()
@@ -180,7 +180,6 @@ def _adopt_master(store: Store, keyring: Keyring) -> None:
     the same: the backup's check value proved it)."""
     from clientela.storage.store import MASTER_CHECK_META, ROOT_KEY_META
 
-    store.upgrade()
     with store.unit_of_work() as uow:
         uow.store_meta.set(MASTER_CHECK_META, keyring.master_check, utcnow())
         uow.store_meta.set(ROOT_KEY_META, keyring.wrapped_root(), utcnow())

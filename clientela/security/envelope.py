@@ -92,7 +92,15 @@ def open_value(cipher: AESGCM, field: str, token: str) -> str:
         raise KeyUnavailable(f"a sealed {field} does not open with its data key") from None
 
 
-def blind(index_key: bytes, kind: str, value: str, size: int) -> str:
-    """The blind index of one identity: hex of the first ``size`` bytes of its HMAC."""
-    digest = hmac.new(index_key, f"{kind}\x1f{value}".encode(), hashlib.sha256).digest()
-    return digest[:size].hex()
+def blind(index_key: bytes | hmac.HMAC, kind: str, value: str, size: int) -> str:
+    """The blind index of one identity: hex of the first ``size`` bytes of its HMAC.
+
+    ``index_key`` may be the keyed state already built (``hmac.new(key, digestmod=sha256)``):
+    copying it costs far less than keying a new HMAC per value on look-up paths."""
+    state = (
+        index_key.copy()
+        if isinstance(index_key, hmac.HMAC)
+        else hmac.new(index_key, digestmod=hashlib.sha256)
+    )
+    state.update(f"{kind}\x1f{value}".encode())
+    return state.digest()[:size].hex()

@@ -15,13 +15,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 
 from clientela.domain.actor import utcnow
 from clientela.security.envelope import (
     BLINDED_KINDS,
     SEALED_FIELDS,
     KeyUnavailable,
+    blind,
     is_sealed,
     key_id_of,
     new_data_key,
@@ -93,11 +94,6 @@ class Sealer:
             self._ciphers[key_id] = AESGCM(key)
         insert_rows(self._connection, customer_keys, rows, {})
 
-    def _cipher_for(self, key_ids: Sequence[str], *, new: bool) -> None:
-        if not new:
-            self._load(key_ids)
-        self._create([k for k in key_ids if self._ciphers.get(k) is None])
-
     def shred(self, key_ids: Sequence[str]) -> int:
         """Destroy these data keys: every value sealed with them, anywhere, stays unreadable."""
         removed = 0
@@ -124,8 +120,8 @@ class Sealer:
             ).all()
             self._connection.execute(
                 update(customer_keys)
-                .where(customer_keys.c.key_id == _bind("k"))
-                .values(wrapped=_bind("w")),
+                .where(customer_keys.c.key_id == bindparam("k"))
+                .values(wrapped=bindparam("w")),
                 [
                     {
                         "k": key_id,
@@ -155,40 +151,41 @@ class Sealer:
     def seal_rows(
         self,
         rows: Sequence[Mapping[str, Any]],
+        key_ids: Sequence[str],
         *,
-        key_of: Callable[[Mapping[str, Any]], str],
-        new: bool = False,
         fields: Sequence[str] = SEALED_FIELDS,
     ) -> list[dict[str, Any]]:
-        """Copies of ``rows`` with ``fields`` sealed under each row's key (``key_of``);
-        ``new`` rows belong to customers that have no key yet."""
-        needing = [r for r in rows if any(_plain(r.get(f)) for f in fields)]
-        if not needing:
-            return [dict(r) for r in rows]
-        self._cipher_for([key_of(r) for r in needing], new=new)
+        """Copies of ``rows`` with ``fields`` sealed, each row under the data key named at the
+        same position in ``key_ids`` (created when the customer has none yet)."""
+        self.prepare(
+            [
+                k
+                for row, k in zip(rows, key_ids, strict=True)
+                if any(_plain(row.get(f)) for f in fields)
+            ]
+        )
         sealed = []
-        for row in rows:
+        for row, key_id in zip(rows, key_ids, strict=True):
             copy = dict(row)
             for field in fields:
                 value = copy.get(field)
                 if _plain(value):
-                    key_id = key_of(row)
-                    cipher = self._ciphers[key_id]
-                    assert cipher is not None
-                    copy[field] = seal_value(cipher, key_id, field, str(value))
+                    copy[field] = self.seal_one(key_id, field, str(value))
             sealed.append(copy)
         return sealed
 
     def prepare(self, key_ids: Sequence[str]) -> None:
         """Load (or create) the keys of these customers in one go before sealing one by one."""
-        self._cipher_for(list(dict.fromkeys(key_ids)), new=False)
+        self._load(key_ids)
+        self._create([k for k in key_ids if self._ciphers.get(k) is None])
 
     def prepare_opening(self, tokens: Iterable[Any]) -> None:
         """Load the keys these sealed values need in one go before opening them one by one."""
         self._load(key_id_of(t) for t in tokens if is_sealed(t))
 
     def seal_one(self, key_id: str, field: str, value: str) -> str:
-        self._cipher_for([key_id], new=False)
+        if self._ciphers.get(key_id) is None:
+            self.prepare([key_id])
         cipher = self._ciphers[key_id]
         assert cipher is not None
         return seal_value(cipher, key_id, field, value)
@@ -226,17 +223,8 @@ class Sealer:
             return value
         if self._index is None:
             self._index = hmac.new(self._keyring().derive("blind-index"), digestmod=hashlib.sha256)
-        # The keyed state is built once; each value costs a copy and one block (envelope.blind).
-        digest = self._index.copy()
-        digest.update(f"{kind}\x1f{value}".encode())
-        return digest.digest()[: self._blind_bytes].hex()
+        return blind(self._index, kind, value, self._blind_bytes)
 
 
 def _plain(value: Any) -> bool:
     return value is not None and value != "" and not is_sealed(value)
-
-
-def _bind(name: str) -> Any:
-    from sqlalchemy import bindparam
-
-    return bindparam(name)

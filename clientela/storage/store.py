@@ -19,13 +19,14 @@ from clientela.storage.sealing import DEFAULT_BLIND_INDEX_BYTES
 from clientela.storage.tables import metadata, store_meta
 from clientela.storage.uow import UnitOfWork
 
-__all__ = ["BLIND_INDEX_META", "MASTER_CHECK_META", "ROOT_KEY_META", "Store"]
+__all__ = ["BLIND_INDEX_META", "MASTER_CHECK_META", "ROOT_KEY_META", "SEALED_META", "Store"]
 
 #: ``store_meta`` keys: the root key wrapped by the master (after a rotation) and the
 #: master's check value (a wrong key fails at start-up).
 ROOT_KEY_META = "root_key"
 MASTER_CHECK_META = "master_check"
 BLIND_INDEX_META = "blind_index_bytes"
+SEALED_META = "fields_sealed"
 
 
 class Store:
@@ -68,8 +69,7 @@ class Store:
     def upgrade(self) -> None:
         upgrade(self.engine)
         if self._keyring is not None:
-            self._record_master_check()
-            self._seal_plaintext()
+            self._after_upgrade()
 
     def is_current(self) -> bool:
         return current_revision(self.engine) == head_revision()
@@ -132,23 +132,22 @@ class Store:
                 self._blind_index_bytes = int(facts[BLIND_INDEX_META])
         return self._keyring
 
-    def _seal_plaintext(self) -> None:
-        """Seal what a store from before field encryption kept plain (once; cheap after)."""
-        with self.unit_of_work() as uow:
-            uow.customers.seal_stored()
-            uow.identities.seal_stored()
-            uow.commit()
-
-    def _record_master_check(self) -> None:
+    def _after_upgrade(self) -> None:
+        """Record the key facts a new store lacks, and seal once what a store from before
+        field encryption kept plain (the migration cannot: it has no key)."""
         keyring = self.keyring()
         with self.unit_of_work() as uow:
-            missing = {
+            facts = {
                 MASTER_CHECK_META: keyring.master_check,
                 BLIND_INDEX_META: str(self._blind_index_bytes),
             }
-            for key, value in missing.items():
+            for key, value in facts.items():
                 if uow.store_meta.get(key) is None:
                     uow.store_meta.set(key, value, utcnow())
+            if uow.store_meta.get(SEALED_META) is None:
+                uow.customers.seal_stored()
+                uow.identities.seal_stored()
+                uow.store_meta.set(SEALED_META, "1", utcnow())
             uow.commit()
 
     def dispose(self) -> None:

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from clientela.api.deps import SESSION_COOKIE, _permission
+from clientela.api.deps import SESSION_COOKIE, route_permission
 from clientela.domain.actor import Actor
 from clientela.domain.errors import Unauthorized
 from clientela.security import policy, users
@@ -51,7 +51,7 @@ def _page_permission(request: Request) -> str | None:
     route = request.scope.get("route")
     if policy.ROUTES.get((request.method, str(getattr(route, "path", "")))) == policy.SESSION:
         return None
-    return _permission(request)  # refuses a page the policy table does not name
+    return route_permission(request)  # refuses a page the policy table does not name
 
 
 async def page_context(request: Request) -> AsyncIterator[Page]:

@@ -14,8 +14,8 @@ from clientela.security.envelope import blind
 from clientela.security.keyring import Keyring
 from clientela.security.rotation import rotate_master_key
 from clientela.settings import Settings
-from clientela.storage.store import Store
-from clientela.storage.tables import customer_keys, customers, identities
+from clientela.storage.store import SEALED_META, Store
+from clientela.storage.tables import customer_keys, customers, identities, store_meta
 from tests import factories
 
 
@@ -128,6 +128,7 @@ def test_a_store_from_before_field_encryption_is_sealed_on_upgrade(
             .where(identities.c.customer_id == person["id"], identities.c.kind == "email")
             .values(value=person["email"], sealed=None)
         )
+        connection.execute(store_meta.delete().where(store_meta.c.key == SEALED_META))
     store.upgrade()
     raw = _raw_row(store, person["id"])
     assert raw["email"] != person["email"] and raw["phone"] != person["phone"]

@@ -125,16 +125,7 @@ def test_support_work_in_the_browser(
     browser_page: Any, server: tuple[Server, Store], settings: Settings
 ) -> None:
     running, store = server
-    person = factories.stored_customer(
-        store,
-        settings,
-        given_name="Joana",
-        family_name="Silva",
-        email="joana.silva@gmail.com",
-        phone="+55 81 98765-4321",
-        document=factories.cpf(11),
-        city="Recife",
-    )
+    person = factories.joana_silva(store, settings, 11, city="Recife")
     admin = factories.user(store, "admin", "admin@example.com", mfa=True)
     page = browser_page.new_page()
     page.goto(f"{running.url}/customers")
@@ -199,14 +190,7 @@ def test_an_analyst_sees_masked_contact_data_and_no_document(
     browser_page: Any, server: tuple[Server, Store], settings: Settings
 ) -> None:
     running, store = server
-    person = factories.stored_customer(
-        store,
-        settings,
-        given_name="Joana",
-        family_name="Silva",
-        email="joana.silva@gmail.com",
-        document=factories.cpf(12),
-    )
+    person = factories.joana_silva(store, settings, 12)
     analyst = factories.user(store, "analyst", "analyst@example.com")
     page = browser_page.new_page()
     _sign_in(page, running.url, analyst)

@@ -69,15 +69,7 @@ def test_pages_need_a_session_and_mfa(store: Store, settings: Settings) -> None:
 def test_search_and_the_360_page_as_each_role_may_see_them(
     store: Store, settings: Settings
 ) -> None:
-    person = factories.stored_customer(
-        store,
-        settings,
-        given_name="Joana",
-        family_name="Silva",
-        email="joana.silva@gmail.com",
-        phone="+55 81 98765-4321",
-        document=factories.cpf(7),
-    )
+    person = factories.joana_silva(store, settings, 7)
     support = factories.user(store, "support", "support@example.com")
     analyst = factories.user(store, "analyst", "analyst@example.com")
     with TestClient(create_app(settings, store)) as client:

@@ -18,6 +18,7 @@ from clientela.api.problems import PROBLEM_RESPONSES, problem_description
 from clientela.domain.errors import Unauthorized
 from clientela.security import users
 from clientela.storage.store import Store
+from clientela.storage.uow import UnitOfWork
 
 router = APIRouter(tags=["auth"], responses=PROBLEM_RESPONSES)
 
@@ -76,6 +77,31 @@ async def _start(
     signed = await run_in_threadpool(use_case)
     _set_cookie(response, request, signed.token)
     return _session_out(signed)
+
+
+async def _account_change(
+    request: Request,
+    response: Response,
+    session: str | None,
+    change: Callable[[UnitOfWork, str], users.SignIn],
+) -> dict[str, Any]:
+    """A change of the signed-in account (CSRF checked; it re-authenticates inside ``change``)
+    that ends the other sessions and starts a new one."""
+    store: Store = request.app.state.store
+    if not session:
+        raise Unauthorized("Sign in first.")
+    token: str = session
+    csrf = request.headers.get("x-csrf-token", "")
+
+    def use_case() -> users.SignIn:
+        with store.unit_of_work() as uow:
+            _, current = users.session_actor(uow, token, ip=_ip(request), request_id=None)
+            users.check_csrf(current, csrf)
+            signed = change(uow, token)
+            uow.commit()
+            return signed
+
+    return await _start(request, response, use_case)
 
 
 def _session_out(signed: users.SignIn) -> dict[str, Any]:
@@ -199,22 +225,14 @@ class PasswordChange(_Body):
 async def change_password(
     body: PasswordChange, request: Request, response: Response, session: SessionCookie = None
 ) -> dict[str, Any]:
-    store: Store = request.app.state.store
-    if not session:
-        raise Unauthorized("Sign in first.")
-    csrf = request.headers.get("x-csrf-token", "")
-
-    def use_case() -> users.SignIn:
-        with store.unit_of_work() as uow:
-            _, current = users.session_actor(uow, session, ip=_ip(request), request_id=None)
-            users.check_csrf(current, csrf)
-            signed = users.change_password(
-                uow, session, body.current_password, body.new_password, ip=_ip(request)
-            )
-            uow.commit()
-            return signed
-
-    return await _start(request, response, use_case)
+    return await _account_change(
+        request,
+        response,
+        session,
+        lambda uow, token: users.change_password(
+            uow, token, body.current_password, body.new_password, ip=_ip(request)
+        ),
+    )
 
 
 class EmailChange(_Body):
@@ -231,20 +249,14 @@ async def change_email(
     body: EmailChange, request: Request, response: Response, session: SessionCookie = None
 ) -> dict[str, Any]:
     """The old address is told of the change."""
-    store: Store = request.app.state.store
-    if not session:
-        raise Unauthorized("Sign in first.")
-    csrf = request.headers.get("x-csrf-token", "")
-
-    def use_case() -> users.SignIn:
-        with store.unit_of_work() as uow:
-            _, current = users.session_actor(uow, session, ip=_ip(request), request_id=None)
-            users.check_csrf(current, csrf)
-            signed = users.change_email(uow, session, body.password, body.email, ip=_ip(request))
-            uow.commit()
-            return signed
-
-    return await _start(request, response, use_case)
+    return await _account_change(
+        request,
+        response,
+        session,
+        lambda uow, token: users.change_email(
+            uow, token, body.password, body.email, ip=_ip(request)
+        ),
+    )
 
 
 @router.post(

@@ -28,22 +28,11 @@ from clientela.storage.repositories._base import (
 from clientela.storage.tables import events, field_provenance, sources, transactions
 
 
-def _owner_of(rows: Sequence[Mapping[str, Any]]) -> Any:
-    """``key_of`` for the ``fields`` of ``rows``: the customer of the row they came from."""
-    owners = {id(row["fields"]): str(row["customer_id"]) for row in rows}
-
-    def key_of(fields: Mapping[str, Any]) -> str:
-        return owners[id(fields)]
-
-    return key_of
-
-
 class ProvenanceRepository(Repository):
     def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Observations, with the personal values in ``fields`` sealed under the customer's key."""
         sealed = self.sealer.seal_rows(
-            [row["fields"] for row in rows],
-            key_of=_owner_of(rows),
+            [row["fields"] for row in rows], [str(row["customer_id"]) for row in rows]
         )
         insert_rows(
             self.connection,

@@ -28,7 +28,12 @@ def _id(row: Mapping[str, Any]) -> str:
 
 class CustomerRepository(Repository):
     def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        insert_rows(self.connection, customers, self.sealer.seal_rows(rows, key_of=_id), _BLANK)
+        insert_rows(
+            self.connection,
+            customers,
+            self.sealer.seal_rows(rows, [_id(row) for row in rows]),
+            _BLANK,
+        )
 
     def get(self, customer_id: str) -> dict[str, Any] | None:
         rows = raw.select_rows(self.connection, customers, '"id" = ?', (customer_id,))
@@ -52,7 +57,7 @@ class CustomerRepository(Repository):
             raise StaleWrite(customer_id)
 
     def _sealed(self, customer_id: str, values: Mapping[str, Any]) -> dict[str, Any]:
-        return self.sealer.seal_rows([values], key_of=lambda _: customer_id)[0]
+        return self.sealer.seal_rows([values], [customer_id])[0]
 
     def seal_stored(self, *, batch: int = 2_000) -> int:
         """Seal personal fields still stored plain (a store from before field encryption)."""
@@ -71,7 +76,7 @@ class CustomerRepository(Repository):
             found = [dict(row) for row in rows]
             if not found:
                 return sealed
-            changed = self.sealer.seal_rows(found, key_of=_id)
+            changed = self.sealer.seal_rows(found, [_id(row) for row in found])
             self.connection.execute(
                 update(customers)
                 .where(customers.c.id == bindparam("key"))

@@ -74,9 +74,12 @@ class IdentityRepository(Repository):
                 .where(identities.c.id == bindparam("key"))
                 .values(value=bindparam("v_value"), sealed=bindparam("v_sealed")),
                 [
-                    {"key": row["id"], "v_value": blinded["value"], "v_sealed": blinded["sealed"]}
-                    for row in found
-                    for blinded in [self._blinded(row)]
+                    {
+                        "key": blinded["id"],
+                        "v_value": blinded["value"],
+                        "v_sealed": blinded["sealed"],
+                    }
+                    for blinded in map(self._blinded, found)
                 ],
             )
             done += len(found)

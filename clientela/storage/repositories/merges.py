@@ -29,30 +29,24 @@ class MergeRepository(Repository):
 
     def _sealed(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Snapshots keep whole profiles: their personal fields sealed under each one's key."""
-        parts = []
-        for row in rows:
-            snapshot = row["snapshot"]
-            for part, owner in (
-                ("survivor", row["survivor_id"]),
-                ("merged", row["merged_id"]),
-                ("result", row["survivor_id"]),
-            ):
-                if snapshot.get(part):
-                    parts.append((snapshot[part], str(owner)))
-        owners = {id(part): owner for part, owner in parts}
-        sealed = self.sealer.seal_rows(
-            [part for part, _ in parts], key_of=lambda part: owners[id(part)]
+        self.sealer.prepare(
+            [str(row[side]) for row in rows for side in ("survivor_id", "merged_id")]
         )
-        replaced = {id(part): copy for (part, _), copy in zip(parts, sealed, strict=True)}
-        return [
-            {
-                **row,
-                "snapshot": {
-                    name: replaced.get(id(value), value) for name, value in row["snapshot"].items()
-                },
+        sealed = []
+        for row in rows:
+            snapshot = dict(row["snapshot"])
+            owners = {
+                "survivor": row["survivor_id"],
+                "merged": row["merged_id"],
+                "result": row["survivor_id"],
             }
-            for row in rows
-        ]
+            parts = [part for part in owners if snapshot.get(part)]
+            closed = self.sealer.seal_rows(
+                [snapshot[part] for part in parts], [str(owners[part]) for part in parts]
+            )
+            snapshot.update(zip(parts, closed, strict=True))
+            sealed.append({**row, "snapshot": snapshot})
+        return sealed
 
     def _opened(self, row: Mapping[Any, Any] | None) -> dict[str, Any] | None:
         if row is None:
