@@ -93,6 +93,44 @@ def _activity(store: Store, ids: list[str], events_per: int, orders_per: int) ->
         uow.commit()
 
 
+def _consents(store: Store, ids: list[str]) -> None:
+    """The demo catalogue's purposes, and a grant (some later withdrawn) per person."""
+    from clientela.demo.catalogue import PURPOSES
+    from clientela.privacy.register import create_purpose
+
+    rng = random.Random(9)
+    now = datetime.now(UTC)
+    with store.unit_of_work() as uow:
+        for purpose in PURPOSES:
+            create_purpose(uow, dict(purpose), actor=Actor.cli())
+        purpose_ids = list(uow.purposes.ids_by_key().values())
+        source = str(uow.sources.get_by_name("api")["id"])  # type: ignore[index]
+        uow.commit()
+    rows = []
+    for customer_id in ids:
+        at = now - timedelta(days=rng.randint(30, 700))
+        steps = [("grant", at)] + ([("withdraw", at + timedelta(days=20))] * (rng.random() < 0.2))
+        for action, when in steps:
+            rows.append(
+                {
+                    "id": new_id(),
+                    "customer_id": customer_id,
+                    "purpose_id": rng.choice(purpose_ids),
+                    "action": action,
+                    "mechanism": "opt_in",
+                    "lawful_basis": "consent",
+                    "evidence": {"notice_version": "v1", "form": "signup"},
+                    "source_id": source,
+                    "occurred_at": when,
+                    "recorded_at": when,
+                }
+            )
+    for start in range(0, len(rows), 50_000):
+        with store.unit_of_work() as uow:
+            uow.consents.append_many(rows[start : start + 50_000])
+            uow.commit()
+
+
 def _signed_in(app: Any, store: Store) -> TestClient:
     with store.unit_of_work() as uow:
         created = users.create_user(
@@ -130,13 +168,16 @@ def main() -> None:
     started = time.perf_counter()
     ids, emails = fill(store, args.customers)
     _activity(store, ids, events_per=3, orders_per=1)
+    _consents(store, ids)
     built = time.perf_counter() - started
     app = create_app(settings, store)
     client = _signed_in(app, store)
     with store.unit_of_work() as uow:
+        from clientela.analytics.cohorts import save_cohorts
         from clientela.analytics.rfm import compute_rfm
 
         compute_rfm(uow)
+        save_cohorts(uow)
         uow.commit()
     page = client.get("/customers").text
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
@@ -160,6 +201,22 @@ def main() -> None:
         "analytics": ("GET", "/analytics", {}),
         "segments": ("GET", "/segments", {}),
         "audit log of a customer": ("GET", f"/audit?customer_id={person}", {}),
+        "consent ledger (latest)": ("GET", "/privacy/consents", {}),
+        "consent ledger (withdrawals)": ("GET", "/privacy/consents?action=withdraw", {}),
+        "consent ledger of a person": (
+            "GET",
+            f"/privacy/consents?person={emails[len(emails) // 3]}",
+            {},
+        ),
+        "purposes register": ("GET", "/privacy/purposes", {}),
+        "retention": ("GET", "/privacy/retention", {}),
+        "breach reports": ("GET", "/privacy/breach", {}),
+        "privacy requests": ("GET", "/privacy/requests", {}),
+        "sources": ("GET", "/admin/sources", {}),
+        "backups": ("GET", "/admin/backups", {}),
+        "users and keys": ("GET", "/admin", {}),
+        "duplicates queue": ("GET", "/duplicates", {}),
+        "imports": ("GET", "/imports", {}),
     }
     results: dict[str, Any] = {}
     for name, (method, url, kw) in pages.items():

@@ -204,6 +204,11 @@ class Settings(BaseSettings):
         return f"sqlite+pysqlite:///{(self.data_dir / 'clientela.db').resolve()}"
 
     @property
+    def backups_dir(self) -> Path:
+        """Where the web application writes backups and looks for them."""
+        return self.data_dir / "backups"
+
+    @property
     def currency_exponent(self) -> int:
         return CURRENCY_EXPONENTS.get(self.currency, 2)
 

@@ -11,9 +11,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from clientela.analytics.days import analysis_day
+from clientela.domain.actor import utcnow
 from clientela.storage.uow import UnitOfWork
 
-__all__ = ["cohort_matrix"]
+__all__ = ["cohort_matrix", "save_cohorts", "stored_cohorts"]
+
+#: the name of the stored result the analytics page shows
+STORED = "cohorts"
 
 
 def cohort_matrix(
@@ -46,3 +50,16 @@ def cohort_matrix(
             }
         )
     return {"until": until.isoformat(), "cohorts": cohorts}
+
+
+def save_cohorts(uow: UnitOfWork, *, minor_per_major: int = 100) -> dict[str, Any]:
+    """Compute the matrix up to today and keep it for the analytics page: it reads every
+    order, too slow to redo on each view of a large store."""
+    result = cohort_matrix(uow, minor_per_major=minor_per_major)
+    uow.analytics.save_result(STORED, result, utcnow())
+    return result
+
+
+def stored_cohorts(uow: UnitOfWork) -> tuple[dict[str, Any], datetime] | None:
+    """The matrix of the last ``save_cohorts`` and when it ran; None before the first."""
+    return uow.analytics.result(STORED)

@@ -1,5 +1,5 @@
-"""What the analytics page shows, from the stored scores and one cohort query: the RFM grid
-and groups, the lifetime value distribution, the highest churn risks, the most recommended
+"""What the analytics page shows, all from stored results of the analyses' last runs: the RFM
+grid and groups, the lifetime value distribution, the highest churn risks, the most recommended
 products and the cohort retention matrix."""
 
 from __future__ import annotations
@@ -8,16 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from clientela.analytics.cohorts import cohort_matrix
+from clientela.analytics.cohorts import stored_cohorts
 from clientela.domain.rfm import SEGMENTS
 from clientela.storage.uow import UnitOfWork
 
 __all__ = ["analytics_overview"]
 
 
-def analytics_overview(
-    uow: UnitOfWork, *, minor_per_major: int, churn_limit: int = 20
-) -> dict[str, Any]:
+def analytics_overview(uow: UnitOfWork, *, churn_limit: int = 20) -> dict[str, Any]:
     grid = uow.analytics.rfm_grid()
     groups = uow.analytics.segment_counts()
     values = np.array(uow.analytics.score_values("clv_value"), dtype=np.float64)
@@ -33,6 +31,7 @@ def analytics_overview(
             }
             for i, c in enumerate(counts)
         ]
+    cohorts = stored_cohorts(uow)
     return {
         "rfm_grid": [[grid.get((r, f), 0) for f in range(1, 6)] for r in range(5, 0, -1)],
         "rfm_groups": [{"segment": name, "customers": groups.get(name, 0)} for name in SEGMENTS],
@@ -44,5 +43,6 @@ def analytics_overview(
         },
         "churn": uow.analytics.highest("churn_score", limit=churn_limit),
         "recommended": uow.analytics.recommended_products(limit=10),
-        "cohorts": cohort_matrix(uow, minor_per_major=minor_per_major)["cohorts"][-12:],
+        "cohorts": cohorts[0]["cohorts"][-12:] if cohorts else [],
+        "cohorts_computed_at": cohorts[1] if cohorts else None,
     }

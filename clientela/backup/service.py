@@ -33,7 +33,14 @@ from clientela.settings import Settings
 from clientela.storage import snapshots
 from clientela.storage.store import Store
 
-__all__ = ["BackupInfo", "BackupInvalid", "create_backup", "restore_backup", "verify_backup"]
+__all__ = [
+    "BackupInfo",
+    "BackupInvalid",
+    "create_backup",
+    "list_backups",
+    "restore_backup",
+    "verify_backup",
+]
 
 MAGIC = b"CLIENTELA-BACKUP\n"
 FORMAT = 1
@@ -270,20 +277,11 @@ def _open(path: Path, keyring: Keyring) -> tuple[dict[str, Any], Iterator[bytes]
         handle = path.open("rb")
     except OSError as exc:
         raise BackupInvalid(f"Cannot read {path}: {exc.strerror}.") from None
-    magic = handle.read(len(MAGIC))
-    if magic != MAGIC:
-        handle.close()
-        raise BackupInvalid(f"{path.name} is not a Clientela backup.")
-    (length,) = struct.unpack(">I", handle.read(4))
-    raw_header = handle.read(length)
     try:
-        header = json.loads(raw_header)
-    except ValueError:
+        header, raw_header = _read_header(handle, path)
+    except BackupInvalid:
         handle.close()
-        raise BackupInvalid(f"The header of {path.name} is damaged.") from None
-    if header.get("format") != FORMAT:
-        handle.close()
-        raise BackupInvalid(f"Backup format {header.get('format')} is not supported here.")
+        raise
     try:
         keyring = _root_of(header, keyring)
     except ClientelaError:
@@ -327,6 +325,40 @@ def _open(path: Path, keyring: Keyring) -> tuple[dict[str, Any], Iterator[bytes]
                 index += 1
 
     return header, chunks()
+
+
+def _read_header(handle: IO[bytes], path: Path) -> tuple[dict[str, Any], bytes]:
+    """The plain header at the start of a backup (what it is, not its contents), and its
+    bytes (authenticated with every chunk)."""
+    if handle.read(len(MAGIC)) != MAGIC:
+        raise BackupInvalid(f"{path.name} is not a Clientela backup.")
+    length_bytes = handle.read(4)
+    if len(length_bytes) != 4:
+        raise BackupInvalid(f"The header of {path.name} is damaged.")
+    (length,) = struct.unpack(">I", length_bytes)
+    raw_header = handle.read(length)
+    try:
+        header = json.loads(raw_header)
+    except ValueError:
+        raise BackupInvalid(f"The header of {path.name} is damaged.") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        found = header.get("format") if isinstance(header, dict) else None
+        raise BackupInvalid(f"Backup format {found} is not supported here.")
+    return header, raw_header
+
+
+def list_backups(directory: Path) -> list[BackupInfo]:
+    """The backups in ``directory``, newest first, from their headers alone (no key needed;
+    ``verify_backup`` checks the contents). Other files are left out."""
+    found = []
+    for path in directory.glob("*.backup") if directory.is_dir() else ():
+        try:
+            with path.open("rb") as handle:
+                header, _ = _read_header(handle, path)
+            found.append(_info(path, header))
+        except (OSError, BackupInvalid, KeyError):
+            continue
+    return sorted(found, key=lambda info: info.created_at, reverse=True)
 
 
 def _check_totals(header: dict[str, Any], digest: str, size: int) -> None:

@@ -63,6 +63,7 @@ __all__ = [
     "get_customer",
     "list_customers",
     "lookup_customer",
+    "owners_of_identity",
     "search_customers",
     "timeline",
     "update_customer",
@@ -476,15 +477,7 @@ def search_customers(
             "The search text is too long.",
             errors=[FieldError("q", "is longer than 200 characters", "too_long")],
         )
-    ids: list[str] = []
-    for kind in _identity_kinds_for(text):
-        try:
-            key = normalise_identity(kind, text, region=settings.default_region)
-        except InvalidValue:
-            continue
-        owner = uow.identities.owner_of(key.kind, key.value)
-        if owner is not None and owner not in ids:
-            ids.append(owner)
+    ids = owners_of_identity(uow, text, region=settings.default_region)
     if not ids:
         prefixes = [token for token in search_key(text).split(" ") if token][:5]
         if prefixes:
@@ -499,6 +492,21 @@ def search_customers(
         ["full_name", "email", "phone", "city", "country"],
     )
     return shown_all(uow, actor, results)
+
+
+def owners_of_identity(uow: UnitOfWork, text: str, *, region: str) -> list[str]:
+    """The people whose e-mail, phone (any common format) or CPF ``text`` is; empty when it
+    is none of those or nobody has it."""
+    ids: list[str] = []
+    for kind in _identity_kinds_for(text):
+        try:
+            key = normalise_identity(kind, text, region=region)
+        except InvalidValue:
+            continue
+        owner = uow.identities.owner_of(key.kind, key.value)
+        if owner is not None and owner not in ids:
+            ids.append(owner)
+    return ids
 
 
 def _identity_kinds_for(text: str) -> list[str]:

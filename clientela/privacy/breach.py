@@ -22,7 +22,7 @@ from clientela.domain.ids import new_id
 from clientela.privacy.register import data_map
 from clientela.storage.uow import UnitOfWork
 
-__all__ = ["COMPROMISED_KINDS", "breach_report", "notification_list"]
+__all__ = ["COMPROMISED_KINDS", "breach_report", "notification_list", "recent_reports"]
 
 COMPROMISED_KINDS = ("actor", "api_key", "user", "store")
 #: audit "fields" that are not profile fields, and the category of what they name
@@ -106,6 +106,11 @@ def breach_report(
     )
     audit.record(uow, actor, "privacy.breach_report", [None], [], purpose="breach")
     return {"id": report_id, "compromised": {"kind": kind, "id": identifier}, **summary}
+
+
+def recent_reports(uow: UnitOfWork, *, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest reports with their summaries (counts, categories, deadlines), newest first."""
+    return uow.breaches.recent(limit=limit)
 
 
 def notification_list(uow: UnitOfWork, report_id: str, *, actor: Actor) -> str:

@@ -34,6 +34,7 @@ __all__ = [
     "add_policy",
     "ensure_default_policies",
     "list_policies",
+    "list_runs",
     "next_run_at",
     "remove_policy",
     "retention_loop",
@@ -53,6 +54,11 @@ _BATCH = 200
 
 def list_policies(uow: UnitOfWork) -> list[dict[str, Any]]:
     return uow.retention.policies()
+
+
+def list_runs(uow: UnitOfWork, *, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest runs, dry or applied, newest first, each with what it did."""
+    return uow.retention.runs(limit=limit)
 
 
 def add_policy(uow: UnitOfWork, data: Mapping[str, Any], *, actor: Actor) -> dict[str, Any]:

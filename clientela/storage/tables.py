@@ -290,6 +290,13 @@ Index(
     consent_events.c.purpose_id,
     consent_events.c.occurred_at,
 )
+# The DPO's ledger search: newest first, across everyone, optionally for one purpose.
+Index("ix_consent_events_occurred", consent_events.c.occurred_at)
+Index(
+    "ix_consent_events_purpose_occurred",
+    consent_events.c.purpose_id,
+    consent_events.c.occurred_at,
+)
 
 audit_entries = Table(
     "audit_entries",
@@ -691,6 +698,16 @@ store_meta = Table(
     Column("key", String(63), primary_key=True),
     Column("value", Text, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+analysis_results = Table(
+    "analysis_results",
+    metadata,
+    # Whole-base analyses too slow to compute on every page view (the cohort matrix), kept
+    # from their last run with the time they were computed.
+    Column("name", String(40), primary_key=True),
+    Column("result", JSONType, nullable=False),
+    Column("computed_at", UTCDateTime, nullable=False),
 )
 
 customer_scores = Table(

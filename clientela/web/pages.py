@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from clientela import __version__
 from clientela.analytics.churn import score_churn
 from clientela.analytics.clv import score_clv
+from clientela.analytics.cohorts import save_cohorts
 from clientela.analytics.dashboard import dashboard
 from clientela.analytics.overview import analytics_overview
 from clientela.analytics.recommend import compute_recommendations
@@ -117,6 +118,19 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
 )
+
+
+def error_text(exc: ClientelaError) -> str:
+    """A refusal in one line for a page: what went wrong, then each field and why."""
+    fields = "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
+    return f"{exc.detail} {fields}".strip()
+
+
+def unknown_action() -> ValidationFailed:
+    """A form posted with an ``action`` its page does not have (a forged or stale form)."""
+    return ValidationFailed(
+        "Unknown action.", errors=[FieldError("action", "not one of this page's")]
+    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -554,16 +568,14 @@ async def admin_action(request: Request, page: PageContext) -> Response:
             elif action == "revoke_key":
                 revoke_api_key(uow, str(form.get("key_id", "")), actor=page.actor)
             else:
-                raise ValidationFailed(
-                    "Unknown action.", errors=[FieldError("action", "not one of this page's")]
-                )
+                raise unknown_action()
             uow.commit()
             return token
 
     try:
         token = await run_in_threadpool(use_case)
     except (ValidationFailed, Conflict, NotFound) as exc:
-        error = exc.detail + " " + "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
+        error = error_text(exc)
         context = await run_in_threadpool(lambda: _admin_context(page, error=error))
         return templates.TemplateResponse(request, "admin.html", context, status_code=exc.status)
     if token is not None:  # shown once, on this answer only
@@ -579,6 +591,7 @@ ANALYSES = {
     "clv": "lifetime value",
     "churn": "churn risk",
     "recommend": "next best products",
+    "cohorts": "cohort retention",
 }
 
 
@@ -586,7 +599,7 @@ ANALYSES = {
 async def analytics_page(request: Request, page: PageContext) -> HTMLResponse:
     def use_case() -> dict[str, Any]:
         with page.store.unit_of_work(write=False) as uow:
-            figures = analytics_overview(uow, minor_per_major=10**page.settings.currency_exponent)
+            figures = analytics_overview(uow)
             ids = [customer_id for customer_id, _ in figures["churn"]]
             rows = {row["id"]: row for row in uow.customers.get_many(ids)}
             people = shown_all(
@@ -641,6 +654,8 @@ async def analytics_run(
                 score_clv(uow, settings=page.settings, horizon=52)
             elif what == "churn":
                 score_churn(uow)
+            elif what == "cohorts":
+                save_cohorts(uow, minor_per_major=10**page.settings.currency_exponent)
             else:
                 compute_recommendations(uow)
             uow.commit()
@@ -976,9 +991,7 @@ async def create_request(request: Request, page: PageContext) -> Response:
                 "page": page,
                 "requests": await run_in_threadpool(listed),
                 "kinds": REQUEST_KINDS,
-                "error": exc.detail
-                + " "
-                + "; ".join(f"{e.field}: {e.message}" for e in exc.errors),
+                "error": error_text(exc),
                 "form": submitted,
             },
             status_code=422,
@@ -1169,7 +1182,7 @@ async def segments_action(request: Request, page: PageContext) -> Response:
     try:
         outcome = await run_in_threadpool(use_case)
     except ValidationFailed as exc:
-        error = exc.detail + " " + "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
+        error = error_text(exc)
         if partial:
             return HTMLResponse(
                 f'<p class="error" role="alert">{escape(error)}</p>', status_code=422

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
-from clientela.analytics.cohorts import cohort_matrix
+from clientela.analytics.cohorts import cohort_matrix, save_cohorts, stored_cohorts
+from clientela.analytics.overview import analytics_overview
 from clientela.domain.ids import new_id
 from clientela.settings import Settings
 from clientela.storage.store import Store
@@ -77,3 +79,22 @@ def test_days_out_of_range_are_refused(store: Store) -> None:
             with pytest.raises(ValidationFailed) as caught:
                 call()
             assert caught.value.errors[0].field == field
+
+
+def test_the_page_reads_the_matrix_of_the_last_saved_run(store: Store, settings: Settings) -> None:
+    person = factories.stored_customer(store, settings)["id"]
+    with store.unit_of_work() as uow:
+        assert stored_cohorts(uow) is None  # nothing before the first run
+        uow.transactions.insert_many([_order(uow, person, datetime(2026, 1, 5, tzinfo=UTC), 990)])
+        saved = save_cohorts(uow, minor_per_major=100)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        later = factories.stored_customer(store, settings)["id"]
+        uow.transactions.insert_many([_order(uow, later, datetime(2026, 2, 5, tzinfo=UTC), 10)])
+        uow.commit()
+    with store.unit_of_work(write=False) as uow:
+        kept = stored_cohorts(uow)
+        overview = analytics_overview(uow)
+    assert kept is not None and kept[0] == json.loads(json.dumps(saved))
+    assert [c["cohort"] for c in overview["cohorts"]] == ["2026-01"]  # until recomputed
+    assert overview["cohorts_computed_at"] == kept[1]

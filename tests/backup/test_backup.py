@@ -15,6 +15,7 @@ from clientela.backup.service import (
     BackupInvalid,
     _open,
     create_backup,
+    list_backups,
     restore_backup,
     verify_backup,
 )
@@ -174,3 +175,18 @@ def _erase_by_request(store: Store, settings: Settings, email: str) -> None:
     requests.run_request(
         store, request["id"], actor=factories.actor(), settings=settings, attest_identity=True
     )
+
+
+def test_listing_reads_headers_only_and_skips_other_files(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    directory = tmp_path / "backups"
+    first = create_backup(sqlite_store, directory / "a.backup")
+    second = create_backup(sqlite_store, directory / "b.backup")
+    (directory / "notes.backup").write_text("not a backup")
+    (directory / "short.backup").write_bytes(b"CLIENTELA-BACKUP\n\x00")
+    (directory / "c.txt").write_text("ignored")
+    listed = list_backups(directory)
+    assert [info.path.name for info in listed] == ["b.backup", "a.backup"]
+    assert listed[1].sha256 == first.sha256 and listed[0].created_at == second.created_at
+    assert list_backups(tmp_path / "missing") == []

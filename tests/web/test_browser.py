@@ -108,6 +108,17 @@ def _serious_violations(page: Any) -> list[str]:
     return list(found)
 
 
+def _wider_than(page: Any, width: int) -> list[str]:
+    """The elements reaching past ``width`` pixels (a page must not scroll sideways)."""
+    found = page.evaluate(
+        "width => [...document.querySelectorAll('body *')]"
+        ".filter(e => e.getBoundingClientRect().right > width + 1)"
+        ".map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : ''))",
+        width,
+    )
+    return list(found)
+
+
 def _sign_in(page: Any, url: str, account: dict[str, Any]) -> None:
     page.goto(f"{url}/customers")
     page.get_by_label("E-mail").fill(account["email"])
@@ -229,7 +240,7 @@ def test_a_dpo_answers_an_access_request(
     dpo = factories.user(store, "dpo", "dpo@example.com", mfa=True)
     page = browser_page.new_page()
     _sign_in(page, running.url, dpo)
-    page.get_by_role("link", name="Privacy requests").click()
+    page.get_by_role("link", name="Privacy", exact=True).click()
     page.get_by_label("What the person asks for").select_option("access")
     page.get_by_label("Their e-mail, phone or CPF").fill("Ana.Souza@Example.com")
     page.get_by_role("button", name="Record the request").click()
@@ -358,6 +369,9 @@ def test_an_analyst_reads_and_recomputes_analytics(
     page.get_by_role("button", name="Recompute next best products").click()
     page.wait_for_url("**/analytics?ran=recommend")
     assert "P0" in page.locator("main").inner_text() or "P1" in page.locator("main").inner_text()
+    page.get_by_role("button", name="Recompute cohort retention").click()
+    page.wait_for_url("**/analytics?ran=cohorts")
+    assert "Last " in page.locator("section[aria-labelledby=cohorts] caption").inner_text()
     _shot(page, "analytics")
     assert _serious_violations(page) == []
 
@@ -404,3 +418,59 @@ def test_an_admin_imports_a_file_with_a_preview_and_rejects(
     _shot(page, "import-result")
     with store.unit_of_work(write=False) as uow:
         assert uow.customers.count() == 2
+
+
+def test_the_dpo_and_admin_pages_are_usable_and_accessible(
+    browser_page: Any, server: tuple[Server, Store], settings: Settings
+) -> None:
+    running, store = server
+    factories.registered_purposes(store)
+    person = factories.joana_silva(store, settings, 21)
+    with store.unit_of_work() as uow:
+        from clientela.privacy.consent import record_consent
+
+        record_consent(
+            uow,
+            person["id"],
+            "marketing_email",
+            "grant",
+            actor=factories.actor(),
+            settings=settings,
+            evidence={"notice_version": "v1", "form": "checkout"},
+        )
+        uow.commit()
+    admin = factories.user(store, "admin", "admin@example.com", mfa=True)
+    page = browser_page.new_page()
+    page.set_viewport_size({"width": 360, "height": 740})  # a small phone
+    _sign_in(page, running.url, admin)
+    page.get_by_role("link", name="Privacy", exact=True).click()
+    page.get_by_role("link", name="Consent ledger").click()
+    page.get_by_label("Person (id, e-mail, phone or CPF)").fill("081 98765-4321")
+    page.get_by_role("button", name="Search").click()
+    assert page.locator("table[data-ledger] tbody tr").count() == 1
+    assert "checkout" in page.locator("table[data-ledger]").inner_text()
+    for tab, name in (
+        (None, "consent-ledger"),
+        ("Purposes", "purposes"),
+        ("Retention", "retention"),
+        ("Breach reports", "breach"),
+    ):
+        if tab:
+            page.get_by_role("link", name=tab, exact=True).click()
+            page.wait_for_load_state()
+        assert _wider_than(page, 360) == [], name
+        _shot(page, name)
+        assert _serious_violations(page) == [], name
+    page.get_by_role("link", name="Retention", exact=True).click()
+    page.get_by_role("button", name="Dry run (count only)").click()
+    assert "Dry run" in page.locator("[data-summary]").inner_text()
+    page.get_by_role("link", name="Admin").click()
+    for tab, name in (("Sources", "sources"), ("Backups", "backups")):
+        page.get_by_role("link", name=tab, exact=True).click()
+        page.wait_for_load_state()
+        _shot(page, name)
+        assert _serious_violations(page) == [], name
+    page.get_by_role("button", name="Make a backup now").click()
+    assert page.locator("[data-made]").count() == 1
+    page.locator("table[data-backups] button").first.click()
+    assert "Backup intact" in page.locator("[data-verified]").inner_text()

@@ -4,8 +4,6 @@ the 360 page with masking, and errors that are pages."""
 from __future__ import annotations
 
 import re
-import time
-from typing import Any
 
 import pyotp
 from fastapi.testclient import TestClient
@@ -14,25 +12,7 @@ from clientela.api.app import create_app
 from clientela.settings import Settings
 from clientela.storage.store import Store
 from tests import factories
-
-
-def _signed_in(client: TestClient, account: dict[str, Any], target: str = "/customers") -> Any:
-    answer = client.post(
-        "/sign-in",
-        data={"email": account["email"], "password": account["password"], "next": target},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
-    if account["totp_secret"]:
-        assert answer.headers["location"].startswith("/sign-in/mfa")
-        # the next step's code: the current one went into the enrolment (each is used once)
-        code = pyotp.TOTP(account["totp_secret"]).at(int(time.time()) + 30)
-        answer = client.post(
-            "/sign-in/mfa", data={"code": code, "next": target}, follow_redirects=False
-        )
-        assert answer.status_code == 303, answer.text
-    assert answer.headers["location"] == target
-    return answer
+from tests.web.helpers import signed_in
 
 
 def test_pages_need_a_session_and_mfa(store: Store, settings: Settings) -> None:
@@ -54,7 +34,7 @@ def test_pages_need_a_session_and_mfa(store: Store, settings: Settings) -> None:
         assert pending.headers["location"].startswith("/sign-in/mfa")
         bad_code = client.post("/sign-in/mfa", data={"code": "000000"})
         assert bad_code.status_code == 401
-        _signed_in(client, admin)
+        signed_in(client, admin)
         assert client.get("/customers").status_code == 200
         # sign-out needs the session's CSRF token
         page = client.get("/customers").text
@@ -73,7 +53,7 @@ def test_search_and_the_360_page_as_each_role_may_see_them(
     support = factories.user(store, "support", "support@example.com")
     analyst = factories.user(store, "analyst", "analyst@example.com")
     with TestClient(create_app(settings, store)) as client:
-        _signed_in(client, support)
+        signed_in(client, support)
         form = client.get("/customers").text
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
         found = client.post("/customers", data={"q": "(81) 98765 4321", "csrf_token": csrf})
@@ -91,7 +71,7 @@ def test_search_and_the_360_page_as_each_role_may_see_them(
         assert missing.status_code == 404
         assert "Check the address" in missing.text
     with TestClient(create_app(settings, store)) as client:
-        _signed_in(client, analyst)
+        signed_in(client, analyst)
         page = client.get(f"/customers/{person['id']}").text
         assert "j***@g***.com" in page
         assert "joana.silva@gmail.com" not in page
@@ -138,7 +118,7 @@ def test_an_admin_manages_users_and_keys(store: Store, settings: Settings) -> No
     admin = factories.user(store, "admin", "root@example.com", mfa=True)
     support = factories.user(store, "support", "help@example.com")
     with TestClient(create_app(settings, store)) as client:
-        _signed_in(client, admin, "/admin")
+        signed_in(client, admin, "/admin")
         page = client.get("/admin").text
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
         weak = client.post(

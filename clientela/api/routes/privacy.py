@@ -27,7 +27,7 @@ from clientela.domain.errors import FieldError, InvalidValue, NotFound, Validati
 from clientela.domain.identity import IdentityKey, normalise_identity
 from clientela.exports.audience import MEDIA_TYPES, export_audience
 from clientela.exports.destinations import deliver_audience, refused
-from clientela.privacy import breach, consent, holds, register, requests, retention
+from clientela.privacy import breach, consent, holds, ledger, register, requests, retention
 from clientela.segments.service import segment_member_ids
 
 router = APIRouter(tags=["privacy"], responses=PROBLEM_RESPONSES)
@@ -595,6 +595,58 @@ class BreachIn(_Body):
     window_start: IsoDateTime
     window_end: IsoDateTime
     aware_at: IsoDateTime
+
+
+class LedgerEvent(BaseModel):
+    id: str
+    customer_id: str | None = Field(description="None once the person was erased")
+    purpose: str
+    action: str
+    mechanism: str
+    lawful_basis: str
+    occurred_at: datetime
+    recorded_at: datetime
+    evidence: dict[str, Any] = Field(description="Proof of the notice: version, hash, form, GPC")
+    evidence_held: list[str] = Field(description="Personal evidence kept but not shown here")
+
+
+class LedgerList(BaseModel):
+    data: list[LedgerEvent]
+    next_cursor: str | None
+
+
+@router.get(
+    "/api/v1/privacy/consent-ledger",
+    response_model=LedgerList,
+    summary="Search the consent ledger: newest first, by purpose, action, person and days",
+)
+async def search_consent_ledger(
+    ctx: Ctx,
+    purpose: Annotated[str | None, Query(max_length=63)] = None,
+    action: Annotated[Literal["grant", "deny", "withdraw"] | None, Query()] = None,
+    person: Annotated[
+        str | None, Query(max_length=254, description="Customer id, e-mail, phone or CPF")
+    ] = None,
+    since: date | None = None,
+    until: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=ledger.MAX_LIMIT)] = 50,
+    cursor: Annotated[str | None, Query(max_length=300)] = None,
+) -> dict[str, Any]:
+    found = await ctx.read(
+        lambda uow, actor: ledger.search_ledger(
+            uow,
+            actor=actor,
+            region=ctx.settings.default_region,
+            purpose=purpose,
+            action=action,
+            person=person,
+            since=since,
+            until=until,
+            cursor=cursor,
+            limit=limit,
+        ),
+    )
+    return {"data": found.events, "next_cursor": found.next_cursor}
 
 
 @router.post(

@@ -6,12 +6,18 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, func, select, update
+from sqlalchemy import Integer, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from clientela.storage.repositories._base import Repository, epoch_day
-from clientela.storage.tables import customer_scores, customers, events, transactions
+from clientela.storage.tables import (
+    analysis_results,
+    customer_scores,
+    customers,
+    events,
+    transactions,
+)
 
 _KEPT = ("completed", "partially_refunded")
 
@@ -291,3 +297,19 @@ class AnalyticsRepository(Repository):
             .group_by(customer_scores.c.rfm_segment)
         )
         return {str(segment): int(count) for segment, count in rows.all()}
+
+    def save_result(self, name: str, result: Mapping[str, Any], when: datetime) -> None:
+        """Keep the latest result of a whole-base analysis (replacing the one before)."""
+        self.connection.execute(delete(analysis_results).where(analysis_results.c.name == name))
+        self.connection.execute(
+            insert(analysis_results).values(name=name, result=dict(result), computed_at=when)
+        )
+
+    def result(self, name: str) -> tuple[dict[str, Any], datetime] | None:
+        """The stored result of an analysis and when it was computed; None before its first run."""
+        row = self.connection.execute(
+            select(analysis_results.c.result, analysis_results.c.computed_at).where(
+                analysis_results.c.name == name
+            )
+        ).first()
+        return None if row is None else (dict(row[0]), row[1])

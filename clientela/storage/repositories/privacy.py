@@ -92,6 +92,44 @@ class ConsentRepository(Repository):
             found.extend(dict(row) for row in self.connection.execute(query).mappings())
         return found
 
+    def search(
+        self,
+        *,
+        purpose_id: str | None = None,
+        action: str | None = None,
+        customer_ids: Sequence[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before: tuple[datetime, str] | None = None,
+        limit: int = 50,
+    ) -> list[dict[str, Any]]:
+        """Ledger events, newest first, each with its purpose key; ``before`` is the
+        (occurred_at, id) of the last event of the previous page (keyset pagination)."""
+        query = select(consent_events, purposes.c.key.label("purpose")).join(
+            purposes, purposes.c.id == consent_events.c.purpose_id
+        )
+        if purpose_id is not None:
+            query = query.where(consent_events.c.purpose_id == purpose_id)
+        if action is not None:
+            query = query.where(consent_events.c.action == action)
+        if customer_ids is not None:
+            query = query.where(consent_events.c.customer_id.in_(list(customer_ids)[:_CHUNK]))
+        if since is not None:
+            query = query.where(consent_events.c.occurred_at >= since)
+        if until is not None:
+            query = query.where(consent_events.c.occurred_at < until)
+        if before is not None:
+            moment, identifier = before
+            query = query.where(
+                or_(
+                    consent_events.c.occurred_at < moment,
+                    (consent_events.c.occurred_at == moment) & (consent_events.c.id < identifier),
+                )
+            )
+        query = query.order_by(consent_events.c.occurred_at.desc(), consent_events.c.id.desc())
+        rows = self.connection.execute(query.limit(limit)).mappings()
+        return [dict(row) for row in rows]
+
     def scrub(self, customer_ids: Sequence[str], keep: Sequence[str]) -> int:
         """Keep the events as evidence without the person: unlink them and drop every evidence
         key but ``keep`` (notice version and hash, mechanism, form)."""
@@ -342,6 +380,13 @@ class RetentionRepository(Repository):
     def add_run(self, row: Mapping[str, Any]) -> None:
         self.connection.execute(insert(retention_runs), dict(row))
 
+    def runs(self, *, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest runs, dry or not, newest first."""
+        rows = self.connection.execute(
+            select(retention_runs).order_by(retention_runs.c.started_at.desc()).limit(limit)
+        )
+        return [dict(row) for row in rows.mappings()]
+
     def last_run(self) -> dict[str, Any] | None:
         row = self.connection.execute(
             select(retention_runs)
@@ -355,6 +400,14 @@ class RetentionRepository(Repository):
 class BreachReportRepository(Repository):
     def add(self, row: Mapping[str, Any]) -> None:
         self.connection.execute(insert(breach_reports), dict(row))
+
+    def recent(self, *, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest reports, newest first, without their lists of people."""
+        columns = [c for c in breach_reports.c if c.name != "customer_ids"]
+        rows = self.connection.execute(
+            select(*columns).order_by(breach_reports.c.created_at.desc()).limit(limit)
+        )
+        return [dict(row) for row in rows.mappings()]
 
     def get(self, report_id: str) -> dict[str, Any] | None:
         row = self.connection.execute(
