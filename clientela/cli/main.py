@@ -164,6 +164,16 @@ def _load_demo(store: Store, customers: int, seed: int) -> None:
             f"{summary.rejected} generated people were refused by validation or "
             "identity checks, as real input would be."
         )
+    from clientela.analytics.runs import ANALYSES
+    from clientela.demo.service import analyse_demo
+
+    with console.status("Computing RFM, lifetime value, churn risk, recommendations, cohorts…"):
+        outcome = analyse_demo(store, settings())
+    done = [ANALYSES[name] for name, problem in outcome.items() if problem is None]
+    console.print("Analyses computed: " + (", ".join(done) or "none") + ".")
+    for name, problem in outcome.items():
+        if problem is not None:
+            console.print(f"Not computed, {ANALYSES[name]}: {problem}")
 
 
 @app.command()

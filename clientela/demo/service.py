@@ -5,16 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from clientela.analytics.runs import ANALYSES, run_analysis
 from clientela.customers.service import create_customers
 from clientela.demo.generator import DemoData, generate
 from clientela.domain.actor import Actor, utcnow
+from clientela.domain.errors import ClientelaError
 from clientela.domain.ids import new_id
 from clientela.settings import Settings
 from clientela.sources.service import source_id
 from clientela.storage.store import Store
 from clientela.storage.uow import UnitOfWork
 
-__all__ = ["DemoSummary", "load_demo"]
+__all__ = ["DemoSummary", "analyse_demo", "load_demo"]
 
 CHUNK = 2000
 
@@ -68,6 +70,22 @@ def load_demo(
         orders=sum(1 for order in data.orders if order["customer"] in ids),
         consents=sum(1 for consent in data.consents if consent["customer"] in ids),
     )
+
+
+def analyse_demo(store: Store, settings: Settings) -> dict[str, str | None]:
+    """Run every analysis of the analytics page on the loaded data, each in its own unit of
+    work, so a new store shows figures at once. Name -> None when done, else why not (a demo
+    too small for a model is said, not fatal)."""
+    outcome: dict[str, str | None] = {}
+    for name in ANALYSES:
+        try:
+            with store.unit_of_work() as uow:
+                run_analysis(uow, name, settings=settings)
+                uow.commit()
+            outcome[name] = None
+        except ClientelaError as exc:
+            outcome[name] = exc.detail
+    return outcome
 
 
 def _store_activity(uow: UnitOfWork, data: DemoData, ids: dict[int, str], demo_source: str) -> None:

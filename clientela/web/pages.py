@@ -20,13 +20,9 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from clientela import __version__
-from clientela.analytics.churn import score_churn
-from clientela.analytics.clv import score_clv
-from clientela.analytics.cohorts import save_cohorts
 from clientela.analytics.dashboard import dashboard
 from clientela.analytics.overview import analytics_overview
-from clientela.analytics.recommend import compute_recommendations
-from clientela.analytics.rfm import compute_rfm
+from clientela.analytics.runs import ANALYSES, run_analysis
 from clientela.api.deps import SESSION_COOKIE, get_store
 from clientela.audit import service as audit_service
 from clientela.customers.service import (
@@ -586,14 +582,6 @@ async def admin_action(request: Request, page: PageContext) -> Response:
 
 # --- analytics --------------------------------------------------------------------------------
 
-ANALYSES = {
-    "rfm": "RFM groups",
-    "clv": "lifetime value",
-    "churn": "churn risk",
-    "recommend": "next best products",
-    "cohorts": "cohort retention",
-}
-
 
 @router.get("/analytics", response_class=HTMLResponse)
 async def analytics_page(request: Request, page: PageContext) -> HTMLResponse:
@@ -641,23 +629,10 @@ async def analytics_run(
     """Recompute one analysis now (the same use cases as the CLI and the API)."""
     page.check_csrf(csrf_token)
     policy.check(page.actor, "analytics.run")
-    if what not in ANALYSES:
-        raise ValidationFailed(
-            "Unknown analysis.", errors=[FieldError("what", ", ".join(ANALYSES))]
-        )
 
     def use_case() -> None:
         with page.store.unit_of_work() as uow:
-            if what == "rfm":
-                compute_rfm(uow)
-            elif what == "clv":
-                score_clv(uow, settings=page.settings, horizon=52)
-            elif what == "churn":
-                score_churn(uow)
-            elif what == "cohorts":
-                save_cohorts(uow, minor_per_major=10**page.settings.currency_exponent)
-            else:
-                compute_recommendations(uow)
+            run_analysis(uow, what, settings=page.settings)
             uow.commit()
 
     await run_in_threadpool(use_case)

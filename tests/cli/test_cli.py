@@ -27,7 +27,10 @@ def test_apikeys_create_print_outputs_only_the_key(cli: CliRunner) -> None:
 
 
 def test_demo_then_find_by_identity_as_json(cli: CliRunner) -> None:
-    assert cli.invoke(app, ["init", "--demo", "--customers", "60", "--seed", "3"]).exit_code == 0
+    made = cli.invoke(app, ["init", "--demo", "--customers", "60", "--seed", "3"])
+    assert made.exit_code == 0
+    # the analytics page has figures at once: each analysis ran, or says why it could not
+    assert "Analyses computed: RFM groups" in made.stdout
     export = cli.invoke(app, ["customers", "export", "--format", "jsonl"])
     assert export.exit_code == 0
     people = [json.loads(line) for line in export.stdout.splitlines()]
