@@ -113,8 +113,16 @@ def _stamp(value: Any) -> datetime | None:
         return None
 
 
-def _invalid_fields(row: Mapping[str, Any], today: date, blocked: frozenset[str]) -> list[str]:
+def _invalid_fields(
+    row: Mapping[str, Any], today: date, blocked: frozenset[str], *, validated: bool
+) -> list[str]:
     invalid: list[str] = []
+    if validated:  # normalised by the same rules a moment ago: only the blocked list can fail
+        return sorted(
+            key
+            for key in ("email", "phone", "document")
+            if _filled(row.get(key)) and f"{key}:{row[key]}" in blocked
+        )
     checks: dict[str, Any] = {
         "email": lambda v: normalise_email(v),
         "document": lambda v: normalise_cpf(v),
@@ -176,16 +184,18 @@ def assess(
     open_duplicates: int = 0,
     staleness_days: Mapping[str, int] | None = None,
     blocked: frozenset[str] = frozenset(),
+    validated: bool = False,
 ) -> Quality:
     """The quality of a stored profile row (``field_observed`` gives when each field was last
-    confirmed; fields never observed count from ``created_at``)."""
+    confirmed; fields never observed count from ``created_at``). ``validated``: the row was
+    just normalised by ``domain.fields`` (a new profile), so formats are not checked again."""
     staleness = DEFAULT_STALENESS_DAYS if staleness_days is None else staleness_days
     total_weight = sum(FIELD_IMPORTANCE.values())
     filled_weight = sum(w for key, w in FIELD_IMPORTANCE.items() if _filled(row.get(key)))
     missing = [key for key, w in FIELD_IMPORTANCE.items() if w >= 1 and not _filled(row.get(key))]
 
     filled = [key for key in FIELD_IMPORTANCE if _filled(row.get(key))]
-    invalid = _invalid_fields(row, now.date(), blocked)
+    invalid = _invalid_fields(row, now.date(), blocked, validated=validated)
     validity = 1 - len(invalid) / len(filled) if filled else 1.0
 
     observed = row.get("field_observed") or {}

@@ -88,7 +88,13 @@ def score_new_rows(
     """Set the quality of profile rows about to be inserted (new: no open duplicates)."""
     blocked = _blocked(uow, rows)
     for row in rows:
-        quality = assess(row, now=now, staleness_days=settings.staleness_days, blocked=blocked)
+        quality = assess(
+            row,
+            now=now,
+            staleness_days=settings.staleness_days,
+            blocked=blocked,
+            validated=True,  # create_customers normalised every field of these rows
+        )
         row["quality_score"] = quality.score
         row["quality"] = _stored(quality)
 

@@ -92,3 +92,14 @@ def test_any_row_gets_a_score_between_0_and_100(values: dict[str, Any]) -> None:
     quality = assess(row(**values), now=NOW, open_duplicates=0)
     assert 0 <= quality.score <= 100
     assert all(0 <= part <= 1 for part in quality.parts.values())
+
+
+def test_a_just_validated_row_is_not_validated_again_but_still_meets_the_blocked_list() -> None:
+    broken = row(email="not an e-mail")
+    assert assess(broken, now=NOW).invalid == ["email"]
+    # a new profile's fields were normalised by the same rules a moment before
+    assert assess(broken, now=NOW, validated=True).invalid == []
+    shared = row(email="test@test.com")
+    blocked = frozenset({"email:test@test.com"})
+    assert assess(shared, now=NOW, blocked=blocked, validated=True).invalid == ["email"]
+    assert assess(row(), now=NOW, validated=True) == assess(row(), now=NOW)
