@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_CUSTOMERS ?= 3000
 
-.PHONY: run test lint format typecheck unit bench docs clean assets
+.PHONY: run test lint format typecheck unit bench docs messages clean assets
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,10 @@ bench: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/clientela settings --markdown > docs/settings.md
 	$(BIN)/clientela privacy bundle-schema > docs/privacy/access-bundle.schema.json
+
+## messages: bring the pages' translation catalogues in line with the texts (then translate)
+messages: $(STAMP)
+	$(BIN)/python -m clientela.web.messages
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info

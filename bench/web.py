@@ -131,6 +131,9 @@ def _consents(store: Store, ids: list[str]) -> None:
             uow.commit()
 
 
+PORTUGUESE = {"accept-language": "pt-BR,pt;q=0.9"}
+
+
 def _signed_in(app: Any, store: Store) -> TestClient:
     with store.unit_of_work() as uow:
         created = users.create_user(
@@ -217,6 +220,12 @@ def main() -> None:
         "users and keys": ("GET", "/admin", {}),
         "duplicates queue": ("GET", "/duplicates", {}),
         "imports": ("GET", "/imports", {}),
+        "account": ("GET", "/account", {}),
+        # the same pages in Brazilian Portuguese: what translating and formatting costs
+        "dashboard (pt-BR)": ("GET", "/dashboard", {"headers": PORTUGUESE}),
+        "customer 360 (pt-BR)": ("GET", f"/customers/{person}", {"headers": PORTUGUESE}),
+        "analytics (pt-BR)": ("GET", "/analytics", {"headers": PORTUGUESE}),
+        "consent ledger (latest, pt-BR)": ("GET", "/privacy/consents", {"headers": PORTUGUESE}),
     }
     results: dict[str, Any] = {}
     for name, (method, url, kw) in pages.items():

@@ -37,6 +37,7 @@ __all__ = [
     "Merged",
     "UnmergeResult",
     "merge_clusters",
+    "merge_history",
     "merge_profiles",
     "unmerge",
 ]
@@ -363,6 +364,12 @@ class UnmergeResult:
     restored_id: str
     kept_on_survivor: list[str]
     events_returned: int
+
+
+def merge_history(uow: UnitOfWork, customer_id: str, *, limit: int = 50) -> list[dict[str, Any]]:
+    """The profiles merged into this one (newest first): when, why, by whom, and whether the
+    merge was undone. Ids only — the profiles as they were stay in the sealed snapshots."""
+    return uow.merges.history_of(customer_id, limit=limit)
 
 
 def unmerge(

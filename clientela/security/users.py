@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -28,9 +29,11 @@ from clientela.domain.errors import (
     ClientelaError,
     Conflict,
     ErrorCollector,
+    FieldError,
     Forbidden,
     NotFound,
     Unauthorized,
+    ValidationFailed,
 )
 from clientela.domain.ids import new_id
 from clientela.domain.values import normalise_email
@@ -52,6 +55,7 @@ __all__ = [
     "disable_user",
     "end_session",
     "session_actor",
+    "set_language",
     "sign_in",
     "start_mfa_enrolment",
     "verify_mfa",
@@ -355,6 +359,20 @@ def change_email(
 
 
 # --- MFA ----------------------------------------------------------------------------------------
+
+
+def set_language(
+    uow: UnitOfWork, user_id: str, language: str | None, *, supported: Collection[str]
+) -> None:
+    """Set the language of the user's pages (None or empty: follow the browser's)."""
+    language = language or None
+    if language is not None and language not in supported:
+        raise ValidationFailed(
+            "Unknown language.",
+            errors=[FieldError("language", "one of " + ", ".join(sorted(supported)))],
+        )
+    _user(uow, user_id)
+    uow.users.update(user_id, {"language": language})
 
 
 def start_mfa_enrolment(uow: UnitOfWork, user_id: str, *, password: str) -> dict[str, str]:

@@ -345,6 +345,8 @@ users = Table(
     # the last 30-second step a code was accepted for: each code works once
     Column("mfa_last_step", BigInteger),
     Column("password_changed_at", UTCDateTime),
+    # the pages' language (clientela.web.i18n.LANGUAGES); empty: the browser's
+    Column("language", String(12)),
 )
 
 user_recovery_codes = Table(

@@ -18,6 +18,7 @@ from clientela.domain.errors import ClientelaError, FieldError, NotFound, Valida
 from clientela.sources.keys import create_tracking_source, revoke_source
 from clientela.sources.service import list_sources
 from clientela.web.auth import Page
+from clientela.web.i18n import N_
 from clientela.web.pages import PageContext, error_text, templates, unknown_action
 
 __all__ = ["router"]
@@ -26,9 +27,9 @@ router = APIRouter(include_in_schema=False)
 
 #: the sub-navigation of the admin pages: (path, label)
 ADMIN_TABS = (
-    ("/admin", "Users and API keys"),
-    ("/admin/sources", "Sources"),
-    ("/admin/backups", "Backups"),
+    ("/admin", N_("Users and API keys")),
+    ("/admin/sources", N_("Sources")),
+    ("/admin/backups", N_("Backups")),
 )
 templates.env.globals["admin_tabs"] = ADMIN_TABS
 
@@ -69,8 +70,8 @@ async def sources_action(request: Request, page: PageContext) -> Response:
             if action == "create":
                 if not rank_text.isdigit():
                     raise ValidationFailed(
-                        "The trust rank is invalid.",
-                        errors=[FieldError("trust_rank", "must be a whole number, 0 to 100")],
+                        N_("The trust rank is invalid."),
+                        errors=[FieldError("trust_rank", N_("must be a whole number, 0 to 100"))],
                     )
                 created = create_tracking_source(
                     uow,
@@ -89,7 +90,9 @@ async def sources_action(request: Request, page: PageContext) -> Response:
     try:
         created = await run_in_threadpool(use_case)
     except ClientelaError as exc:
-        return await _sources_page(request, page, status_code=exc.status, error=error_text(exc))
+        return await _sources_page(
+            request, page, status_code=exc.status, error=error_text(request, exc)
+        )
     if created is not None:  # the write key is shown on this answer only
         return await _sources_page(request, page, created=created)
     return RedirectResponse("/admin/sources?done=disable", status_code=303)
@@ -124,8 +127,8 @@ def _backup_file(directory: Path, name: str) -> Path:
     """A backup of this directory by its file name (never a path elsewhere)."""
     if not name or Path(name).name != name or not name.endswith(".backup"):
         raise ValidationFailed(
-            "The backup name is invalid.",
-            errors=[FieldError("name", "must be the file name of a backup listed here")],
+            N_("The backup name is invalid."),
+            errors=[FieldError("name", N_("must be the file name of a backup listed here"))],
         )
     path = directory / name
     if not path.is_file():
@@ -160,7 +163,9 @@ async def backups_action(request: Request, page: PageContext) -> Response:
             return await _backups_page(request, page, verified=await run_in_threadpool(check))
         raise unknown_action()
     except ClientelaError as exc:
-        return await _backups_page(request, page, status_code=exc.status, error=error_text(exc))
+        return await _backups_page(
+            request, page, status_code=exc.status, error=error_text(request, exc)
+        )
 
 
 def _audited(page: Page, action: str, info: BackupInfo) -> None:

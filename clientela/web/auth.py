@@ -81,6 +81,8 @@ async def page_context(request: Request) -> AsyncIterator[Page]:
             return actor, session, user
 
     actor, session, user = await run_in_threadpool(who)
+    if user.get("language"):
+        request.state.language = user["language"]  # the user's setting beats the browser's
     if permission is not None:
         policy.check(actor, permission)
     yield Page(
@@ -88,5 +90,10 @@ async def page_context(request: Request) -> AsyncIterator[Page]:
         settings=request.app.state.settings,
         actor=actor,
         csrf_token=str(session["csrf_token"]),
-        user={"email": user.get("email", ""), "role": actor.role},
+        user={
+            "email": user.get("email", ""),
+            "role": actor.role,
+            "language": user.get("language"),
+            "mfa": user.get("mfa_enabled_at") is not None,
+        },
     )

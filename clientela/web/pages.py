@@ -48,6 +48,7 @@ from clientela.domain.identity import normalise_identity
 from clientela.domain.ids import is_uuid, new_id
 from clientela.domain.segment_text import from_text, to_text
 from clientela.domain.segments import FIELD_TYPES, SCORE_TYPES
+from clientela.identity.merging import merge_history, unmerge
 from clientela.ingest import jobs as import_jobs
 from clientela.privacy import requests as privacy_requests
 from clientela.privacy.consent import consent_state
@@ -61,7 +62,10 @@ from clientela.segments.service import (
     segments_of,
 )
 from clientela.storage.store import Store
+from clientela.web import i18n
 from clientela.web.auth import Page, page_context
+from clientela.web.i18n import N_
+from clientela.web.labels import FIELD_LABELS
 
 if TYPE_CHECKING:
     from clientela.storage.uow import UnitOfWork
@@ -69,7 +73,10 @@ if TYPE_CHECKING:
 STATIC_DIR = Path(__file__).parent / "static"
 #: front-end packages installed from the npm registry by ``make assets`` (never committed)
 VENDOR_DIR = Path(__file__).resolve().parents[2] / "frontend" / "node_modules"
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates = Jinja2Templates(
+    directory=Path(__file__).parent / "templates", context_processors=[i18n.page_language]
+)
+i18n.install(templates.env)
 templates.env.globals["version"] = __version__
 templates.env.globals["has_htmx"] = (VENDOR_DIR / "htmx.org" / "dist" / "htmx.min.js").exists()
 router = APIRouter(include_in_schema=False)
@@ -79,7 +86,7 @@ PageContext = Annotated[Page, Depends(page_context)]
 #: the profile on the 360 page, by the five kinds of data
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
-        "Personal and contact",
+        N_("Personal and contact"),
         (
             "given_name",
             "family_name",
@@ -98,13 +105,13 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     (
-        "Demographic",
+        N_("Demographic"),
         ("occupation", "education", "income_band", "marital_status", "household_size"),
     ),
-    ("Behavioural", ("preferred_channel", "first_seen_at", "last_seen_at", "event_count")),
-    ("Psychographic", ("interests", "values", "lifestyle")),
+    (N_("Behavioural"), ("preferred_channel", "first_seen_at", "last_seen_at", "event_count")),
+    (N_("Psychographic"), ("interests", "values", "lifestyle")),
     (
-        "Transactional",
+        N_("Transactional"),
         (
             "order_count",
             "total_revenue",
@@ -116,16 +123,19 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def error_text(exc: ClientelaError) -> str:
-    """A refusal in one line for a page: what went wrong, then each field and why."""
-    fields = "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
-    return f"{exc.detail} {fields}".strip()
+def error_text(request: Request, exc: ClientelaError) -> str:
+    """A refusal in one line for a page, in its language: what went wrong, then each field and
+    why."""
+    _ = i18n.translator(request)
+    label = FIELD_LABELS.get
+    fields = "; ".join(f"{_(label(e.field, e.field))}: {_(e.message)}" for e in exc.errors)
+    return f"{_(exc.detail)} {fields}".strip()
 
 
 def unknown_action() -> ValidationFailed:
     """A form posted with an ``action`` its page does not have (a forged or stale form)."""
     return ValidationFailed(
-        "Unknown action.", errors=[FieldError("action", "not one of this page's")]
+        N_("Unknown action."), errors=[FieldError("action", N_("not one of this page's"))]
     )
 
 
@@ -188,7 +198,7 @@ async def sign_in(
     if signed.mfa_required or signed.mfa_enrolment_required:
         target = f"/sign-in/mfa?next={target}"
     response = RedirectResponse(target, status_code=303)
-    _set_cookie(request, response, signed.token)
+    set_session_cookie(request, response, signed.token)
     return response
 
 
@@ -233,7 +243,7 @@ async def _enrolment_step(
     """Runs one enrolment step for the signed-in-but-unverified user and renders its page."""
     user = await run_in_threadpool(_pending_user, request)
     if user is None:
-        raise Unauthorized("Sign in first.")
+        raise Unauthorized(N_("Sign in first."))
     store: Store = request.app.state.store
 
     def use_case() -> dict[str, Any]:
@@ -318,7 +328,7 @@ async def mfa(
             status_code=exc.status,
         )
     response = RedirectResponse(_safe_next(next), status_code=303)
-    _set_cookie(request, response, signed.token)
+    set_session_cookie(request, response, signed.token)
     return response
 
 
@@ -340,7 +350,7 @@ async def sign_out(
     return response
 
 
-def _set_cookie(request: Request, response: Response, token: str) -> None:
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
     settings = request.app.state.settings
     secure = request.url.scheme == "https" or settings.environment == "production"
     response.set_cookie(
@@ -420,10 +430,10 @@ async def import_preview(
     policy.check(page.actor, "imports.run")
     data = await file.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
-        raise PayloadTooLarge("The file is over the limit of 200 MB.")
+        raise PayloadTooLarge(N_("The file is over the limit of 200 MB."))
     if kind not in ("customers", "transactions", "events"):
         raise ValidationFailed(
-            "Unknown kind of import.",
+            N_("Unknown kind of import."),
             errors=[FieldError("kind", "customers, transactions, events")],
         )
     token = new_id()
@@ -469,7 +479,9 @@ async def import_run(
     folder = _pending_dir(page) / token
     files = sorted(folder.iterdir()) if is_uuid(token) and folder.is_dir() else []
     if not files:
-        raise NotFound("This upload is no longer here (previews are kept one hour): upload again.")
+        raise NotFound(
+            N_("This upload is no longer here (previews are kept one hour): upload again.")
+        )
     path = files[0]
     try:
         done = await run_in_threadpool(
@@ -571,7 +583,7 @@ async def admin_action(request: Request, page: PageContext) -> Response:
     try:
         token = await run_in_threadpool(use_case)
     except (ValidationFailed, Conflict, NotFound) as exc:
-        error = error_text(exc)
+        error = error_text(request, exc)
         context = await run_in_threadpool(lambda: _admin_context(page, error=error))
         return templates.TemplateResponse(request, "admin.html", context, status_code=exc.status)
     if token is not None:  # shown once, on this answer only
@@ -692,6 +704,7 @@ async def customer_page(request: Request, customer_id: str, page: PageContext) -
             consents = consent_state(uow, customer_id, actor=page.actor)
             stays = segments_of(uow, customer_id)
             scores = uow.analytics.scores_of(customer_id)
+            merges = merge_history(uow, customer_id)
             uow.commit()
             return {
                 "profile": profile,
@@ -699,6 +712,7 @@ async def customer_page(request: Request, customer_id: str, page: PageContext) -
                 "consents": consents["current"],
                 "stays": stays,
                 "scores": scores,
+                "merges": merges,
             }
 
     data = await run_in_threadpool(use_case)
@@ -707,15 +721,16 @@ async def customer_page(request: Request, customer_id: str, page: PageContext) -
         (title, [(f, _shown(profile[f])) for f in fields if profile.get(f) not in _EMPTY])
         for title, fields in SECTIONS
     ]
-    saved = request.query_params.get("saved") == "1"
     return templates.TemplateResponse(
         request,
         "customer.html",
         {
             "page": page,
             "sections": sections,
-            "saved": saved,
+            "saved": request.query_params.get("saved") == "1",
+            "unmerged": request.query_params.get("unmerged"),
             "can_edit": policy.allowed(page.actor, "customers.write"),
+            "can_unmerge": policy.allowed(page.actor, "merges.write"),
             "can_audit": policy.allowed(page.actor, "audit.read"),
             "can_privacy": policy.allowed(page.actor, "privacy.requests"),
             **data,
@@ -724,6 +739,30 @@ async def customer_page(request: Request, customer_id: str, page: PageContext) -
 
 
 _EMPTY: tuple[Any, ...] = (None, "", [], {})
+
+
+@router.post("/customers/{customer_id}/unmerge", response_model=None)
+async def unmerge_page(
+    request: Request,
+    customer_id: str,
+    page: PageContext,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    merge_id: Annotated[str, Form(max_length=36)] = "",
+) -> Response:
+    """Undo one of the merges into this profile (the 360 page's merge history)."""
+    page.check_csrf(csrf_token)
+
+    def use_case() -> str:
+        with page.store.unit_of_work() as uow:
+            mine = {str(m["id"]) for m in merge_history(uow, customer_id, limit=1000)}
+            if merge_id not in mine:
+                raise NotFound(N_("This profile has no such merge."))
+            result = unmerge(uow, merge_id, actor=page.actor, settings=page.settings)
+            uow.commit()
+            return result.restored_id
+
+    restored = await run_in_threadpool(use_case)
+    return RedirectResponse(f"/customers/{customer_id}?unmerged={restored}", status_code=303)
 
 
 def _shown(value: Any) -> str:
@@ -738,17 +777,17 @@ def _shown(value: Any) -> str:
 
 #: what the edit form offers (the API takes every field)
 EDITABLE: tuple[tuple[str, str, str], ...] = (
-    ("given_name", "Given name", "text"),
-    ("family_name", "Family name", "text"),
-    ("email", "E-mail", "email"),
-    ("phone", "Phone", "tel"),
-    ("birth_date", "Birth date", "date"),
-    ("address_line1", "Address", "text"),
-    ("city", "City", "text"),
-    ("region", "Region", "text"),
-    ("postal_code", "Postal code", "text"),
-    ("country", "Country (ISO code)", "text"),
-    ("occupation", "Occupation", "text"),
+    ("given_name", N_("Given name"), "text"),
+    ("family_name", N_("Family name"), "text"),
+    ("email", N_("E-mail"), "email"),
+    ("phone", N_("Phone"), "tel"),
+    ("birth_date", N_("Birth date"), "date"),
+    ("address_line1", N_("Address"), "text"),
+    ("city", N_("City"), "text"),
+    ("region", N_("Region"), "text"),
+    ("postal_code", N_("Postal code"), "text"),
+    ("country", N_("Country (ISO code)"), "text"),
+    ("occupation", N_("Occupation"), "text"),
 )
 
 
@@ -895,13 +934,13 @@ async def audit_verify(
 # --- privacy requests (DPO) -------------------------------------------------------------------
 
 REQUEST_KINDS = (
-    ("access", "Access (a copy of their data)"),
-    ("portability", "Portability"),
-    ("confirmation", "Confirmation that data is held"),
-    ("sharing_info", "Who the data is shared with"),
-    ("erasure", "Erasure"),
-    ("objection", "Objection"),
-    ("opt_out", "Opt-out of sale or sharing"),
+    ("access", N_("Access (a copy of their data)")),
+    ("portability", N_("Portability")),
+    ("confirmation", N_("Confirmation that data is held")),
+    ("sharing_info", N_("Who the data is shared with")),
+    ("erasure", N_("Erasure")),
+    ("objection", N_("Objection")),
+    ("opt_out", N_("Opt-out of sale or sharing")),
 )
 
 
@@ -938,7 +977,7 @@ async def create_request(request: Request, page: PageContext) -> Response:
                 )
             except InvalidValue as exc:
                 raise ValidationFailed(
-                    "The identity is not valid.", errors=[FieldError("identity", exc.message)]
+                    N_("The identity is not valid."), errors=[FieldError("identity", exc.message)]
                 ) from None
             created = privacy_requests.create_request(
                 uow,
@@ -966,7 +1005,7 @@ async def create_request(request: Request, page: PageContext) -> Response:
                 "page": page,
                 "requests": await run_in_threadpool(listed),
                 "kinds": REQUEST_KINDS,
-                "error": error_text(exc),
+                "error": error_text(request, exc),
                 "form": submitted,
             },
             status_code=422,
@@ -1010,7 +1049,9 @@ async def request_bundle(request_id: str, page: PageContext) -> Response:
     found = await run_in_threadpool(use_case)
     path = (found["result"] or {}).get("bundle")
     if not path or not Path(path).exists():
-        raise NotFound("This request has no bundle (not run, not an access request, or erased).")
+        raise NotFound(
+            N_("This request has no bundle (not run, not an access request, or erased).")
+        )
     return FileResponse(path, media_type="application/zip", filename=f"{request_id}.zip")
 
 
@@ -1018,27 +1059,28 @@ async def request_bundle(request_id: str, page: PageContext) -> Response:
 
 BUILDER_ROWS = 4
 OPERATORS = (
-    ("eq", "is"),
-    ("ne", "is not"),
-    ("in", "is one of (comma-separated)"),
-    ("contains", "contains"),
-    ("starts_with", "starts with"),
-    ("gt", "more than"),
-    ("gte", "at least"),
-    ("lt", "less than"),
-    ("lte", "at most"),
-    ("between", "between (a, b)"),
-    ("within_days", "within the last N days"),
-    ("older_than_days", "more than N days ago"),
-    ("is_empty", "is empty"),
-    ("not_empty", "is not empty"),
+    ("eq", N_("is")),
+    ("ne", N_("is not")),
+    ("in", N_("is one of (comma-separated)")),
+    ("contains", N_("contains")),
+    ("starts_with", N_("starts with")),
+    ("gt", N_("more than")),
+    ("gte", N_("at least")),
+    ("lt", N_("less than")),
+    ("lte", N_("at most")),
+    ("between", N_("between (a, b)")),
+    ("within_days", N_("within the last N days")),
+    ("older_than_days", N_("more than N days ago")),
+    ("is_empty", N_("is empty")),
+    ("not_empty", N_("is not empty")),
 )
 
 
-def _builder_fields() -> list[tuple[str, str]]:
-    fields = [(name, name.replace("_", " ")) for name in FIELD_TYPES]
-    fields += [(f"identity.{k}", f"has {k.replace('_', ' ')}") for k in ("email", "phone")]
-    fields += [(f"score.{k}", k.replace("_", " ")) for k in SCORE_TYPES]
+def _builder_fields() -> list[str]:
+    """The fields the builder's menus offer (the page shows each by its label)."""
+    fields = list(FIELD_TYPES)
+    fields += [f"identity.{k}" for k in ("email", "phone")]
+    fields += [f"score.{k}" for k in SCORE_TYPES]
     return fields
 
 
@@ -1131,7 +1173,7 @@ async def segments_action(request: Request, page: PageContext) -> Response:
         definition, rows = _definition_from(form)
         if definition is None:
             raise ValidationFailed(
-                "Add a condition first.", errors=[FieldError("field_0", "choose a field")]
+                N_("Add a condition first."), errors=[FieldError("field_0", N_("choose a field"))]
             )
         with page.store.unit_of_work(write=action == "save") as uow:
             if action == "save":
@@ -1157,7 +1199,7 @@ async def segments_action(request: Request, page: PageContext) -> Response:
     try:
         outcome = await run_in_threadpool(use_case)
     except ValidationFailed as exc:
-        error = error_text(exc)
+        error = error_text(request, exc)
         if partial:
             return HTMLResponse(
                 f'<p class="error" role="alert">{escape(error)}</p>', status_code=422
@@ -1232,7 +1274,8 @@ async def decide_duplicate(
     page.check_csrf(csrf_token)
     if decision not in ("merge", "reject"):
         raise ValidationFailed(
-            "Choose merge or not a duplicate.", errors=[FieldError("decision", "merge or reject")]
+            N_("Choose merge or not a duplicate."),
+            errors=[FieldError("decision", "merge or reject")],
         )
 
     def use_case() -> None:
@@ -1253,10 +1296,10 @@ async def decide_duplicate(
 def page_error(request: Request, exc: ClientelaError) -> HTMLResponse:
     """An error on a page, said plainly, with what to do next."""
     advice = {
-        401: "Sign in again.",
-        403: "Ask an administrator for a role that may see this.",
-        404: "Check the address, or search again.",
-    }.get(exc.status, "Go back and try again; if it goes on, tell your administrator.")
+        401: N_("Sign in again."),
+        403: N_("Ask an administrator for a role that may see this."),
+        404: N_("Check the address, or search again."),
+    }.get(exc.status, N_("Go back and try again; if it goes on, tell your administrator."))
     return templates.TemplateResponse(
         request,
         "error.html",

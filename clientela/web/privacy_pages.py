@@ -23,6 +23,7 @@ from clientela.privacy import breach, ledger, register, retention
 from clientela.security import policy
 from clientela.storage.uow import UnitOfWork
 from clientela.web.auth import Page
+from clientela.web.i18n import N_
 from clientela.web.pages import PageContext, error_text, templates, unknown_action
 
 __all__ = ["router"]
@@ -31,13 +32,20 @@ router = APIRouter(include_in_schema=False)
 
 #: the sub-navigation of the privacy pages: (path, label)
 PRIVACY_TABS = (
-    ("/privacy/requests", "Requests"),
-    ("/privacy/consents", "Consent ledger"),
-    ("/privacy/purposes", "Purposes"),
-    ("/privacy/retention", "Retention"),
-    ("/privacy/breach", "Breach reports"),
+    ("/privacy/requests", N_("Requests")),
+    ("/privacy/consents", N_("Consent ledger")),
+    ("/privacy/purposes", N_("Purposes")),
+    ("/privacy/retention", N_("Retention")),
+    ("/privacy/breach", N_("Breach reports")),
 )
 templates.env.globals["privacy_tabs"] = PRIVACY_TABS
+#: what a breach report can be about (breach.COMPROMISED_KINDS), in words
+COMPROMISED = {
+    "actor": N_("an actor (audit label)"),
+    "api_key": N_("an API key"),
+    "user": N_("a user account"),
+    "store": N_("the whole store"),
+}
 
 
 def _form_day(form: Mapping[str, Any], name: str, errors: list[FieldError]) -> date | None:
@@ -47,7 +55,7 @@ def _form_day(form: Mapping[str, Any], name: str, errors: list[FieldError]) -> d
     try:
         return date.fromisoformat(text)
     except ValueError:
-        errors.append(FieldError(name, "must be a day as YYYY-MM-DD", "invalid_date"))
+        errors.append(FieldError(name, N_("must be a day as YYYY-MM-DD"), "invalid_date"))
         return None
 
 
@@ -55,12 +63,14 @@ def _form_moment(form: Mapping[str, Any], name: str, errors: list[FieldError]) -
     """A ``datetime-local`` field, read as UTC (the form says so)."""
     text = str(form.get(name) or "").strip()
     if not text:
-        errors.append(FieldError(name, "is required", "required"))
+        errors.append(FieldError(name, N_("is required"), "required"))
         return None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        errors.append(FieldError(name, "must be a date and time as YYYY-MM-DDTHH:MM", "invalid"))
+        errors.append(
+            FieldError(name, N_("must be a date and time as YYYY-MM-DDTHH:MM"), "invalid")
+        )
         return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
@@ -70,7 +80,7 @@ def _form_int(form: Mapping[str, Any], name: str, errors: list[FieldError]) -> i
     if not text:
         return None
     if not text.isdigit():
-        errors.append(FieldError(name, "must be a whole number", "invalid_number"))
+        errors.append(FieldError(name, N_("must be a whole number"), "invalid_number"))
         return None
     return int(text)
 
@@ -129,7 +139,7 @@ async def consent_ledger_page(request: Request, page: PageContext) -> HTMLRespon
         error, found = None, None
         try:
             if errors:
-                raise ValidationFailed("The ledger search is invalid.", errors=errors)
+                raise ValidationFailed(N_("The ledger search is invalid."), errors=errors)
             found = ledger.search_ledger(
                 uow,
                 actor=page.actor,
@@ -142,7 +152,7 @@ async def consent_ledger_page(request: Request, page: PageContext) -> HTMLRespon
                 cursor=query.get("cursor") or None,
             )
         except ClientelaError as exc:
-            error = error_text(exc)
+            error = error_text(request, exc)
         next_url = None
         if found is not None and found.next_cursor:
             kept = {name: value for name, value in values.items() if value}
@@ -204,7 +214,7 @@ async def purposes_action(request: Request, page: PageContext) -> Response:
     def use_case(uow: UnitOfWork) -> None:
         if action == "create":
             if errors:
-                raise ValidationFailed("The purpose is invalid.", errors=errors)
+                raise ValidationFailed(N_("The purpose is invalid."), errors=errors)
             register.create_purpose(uow, submitted, actor=page.actor)
         elif action == "delete":
             register.delete_purpose(uow, str(form.get("key", "")), actor=page.actor)
@@ -220,7 +230,7 @@ async def purposes_action(request: Request, page: PageContext) -> Response:
             "purposes.html",
             _register_context,
             status_code=exc.status,
-            **_purpose_extras(page, error=error_text(exc), form=submitted),
+            **_purpose_extras(page, error=error_text(request, exc), form=submitted),
         )
     return RedirectResponse(f"/privacy/purposes?done={action}", status_code=303)
 
@@ -263,8 +273,8 @@ async def retention_action(request: Request, page: PageContext) -> Response:
         if action in ("dry_run", "apply"):
             if action == "apply" and form.get("confirm") != "yes":
                 raise ValidationFailed(
-                    "Nothing was erased.",
-                    errors=[FieldError("confirm", "tick the box to apply the policies")],
+                    N_("Nothing was erased."),
+                    errors=[FieldError("confirm", N_("tick the box to apply the policies"))],
                 )
             summary = await run_in_threadpool(
                 lambda: retention.run_retention(
@@ -285,7 +295,7 @@ async def retention_action(request: Request, page: PageContext) -> Response:
         days = _form_int(form, "days", errors)
         if action == "add":
             if errors:
-                raise ValidationFailed("The retention policy is invalid.", errors=errors)
+                raise ValidationFailed(N_("The retention policy is invalid."), errors=errors)
             data = {
                 "category": str(form.get("category", "")),
                 "days": days,
@@ -307,7 +317,7 @@ async def retention_action(request: Request, page: PageContext) -> Response:
             "retention.html",
             _retention_context,
             status_code=exc.status,
-            **_retention_extras(page, error=error_text(exc)),
+            **_retention_extras(page, error=error_text(request, exc)),
         )
     return RedirectResponse(f"/privacy/retention?done={action}", status_code=303)
 
@@ -320,7 +330,13 @@ def _breach_context(uow: UnitOfWork) -> dict[str, Any]:
 
 
 def _breach_extras(**extra: Any) -> dict[str, Any]:
-    return {"kinds": breach.COMPROMISED_KINDS, "error": None, "form": {}, **extra}
+    return {
+        "kinds": breach.COMPROMISED_KINDS,
+        "compromised": COMPROMISED,
+        "error": None,
+        "form": {},
+        **extra,
+    }
 
 
 @router.get("/privacy/breach", response_class=HTMLResponse)
@@ -347,7 +363,7 @@ async def breach_action(request: Request, page: PageContext) -> Response:
 
     def use_case(uow: UnitOfWork) -> dict[str, Any]:
         if errors or start is None or end is None or aware is None:
-            raise ValidationFailed("The breach report is invalid.", errors=errors)
+            raise ValidationFailed(N_("The breach report is invalid."), errors=errors)
         return breach.breach_report(
             uow,
             kind=submitted["kind"],
@@ -367,7 +383,7 @@ async def breach_action(request: Request, page: PageContext) -> Response:
             "breach.html",
             _breach_context,
             status_code=exc.status,
-            **_breach_extras(error=error_text(exc), form=submitted, shown=None),
+            **_breach_extras(error=error_text(request, exc), form=submitted, shown=None),
         )
     return RedirectResponse(f"/privacy/breach?report={report['id']}", status_code=303)
 

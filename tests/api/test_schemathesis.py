@@ -1,8 +1,11 @@
 """Property-based fuzzing of the whole API from its own OpenAPI document (bounded: 200 examples
-per operation, half valid, half invalid).
+per operation, half valid, half invalid), and statefully: sequences of calls chained by the links
+schemathesis infers (a customer, purpose, segment or request created, then read, changed,
+acted on and deleted through the id it came back with).
 
-No 5xx, no status code, content type or body that the schema does not declare, and invalid input
-always refused with a 4xx.
+No 5xx, no status code, content type or body that the schema does not declare, invalid input
+always refused with a 4xx, no operation that answers without its key, nothing deleted still
+served, nothing created missing.
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    ensure_resource_availability,
+    ignored_auth,
     negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
+    use_after_free,
 )
 
 from clientela.api.app import create_app
@@ -94,6 +100,88 @@ def test_api_conforms_to_its_schema(
         case.call_and_validate(headers=headers, checks=CHECKS)
 
     run()
+
+
+STATEFUL_CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    ignored_auth,
+    use_after_free,
+    ensure_resource_availability,
+]
+STATEFUL_SCENARIOS = 100
+STATEFUL_STEPS = 8
+
+
+class _FreshStorePerScenario:
+    """The API under a stateful run: each scenario starts on an empty store (a copy of the
+    migrated template with one admin key), so a scenario never sees what an earlier one left —
+    Hypothesis replays scenarios and needs them to behave the same each time."""
+
+    def __init__(self, folder: Path, template: bytes) -> None:
+        self.folder, self.template = folder, template
+        self.count = 0
+        self.app: Any = None
+        self.store: Store | None = None
+        self.token = ""
+
+    def reset(self) -> None:
+        self.close()
+        self.count += 1
+        path = self.folder / f"scenario-{self.count}.db"
+        path.write_bytes(self.template)
+        self.store = Store(f"sqlite+pysqlite:///{path}", keyring=factories.TEST_KEYRING)
+        self.token = api_key_for(self.store)
+        settings_ = Settings(data_dir=self.folder, dedupe_u_max_pairs=1e4)
+        self.app = create_app(settings_, self.store)
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.dispose()
+            self.store = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
+def test_api_call_sequences_hold_together(
+    tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(destinations, "_post", lambda url, body, headers: 200)
+    target = _FreshStorePerScenario(tmp_path, request.getfixturevalue("_sqlite_template"))
+    target.reset()
+    schema = schemathesis.openapi.from_asgi("/api/openapi.json", target)
+    workflow = schema.as_state_machine()
+    transitions = [name for name in dir(workflow) if "___" in name]
+    assert len(transitions) >= 20, "the links between operations are no longer inferred"
+
+    class Authenticated(workflow):  # type: ignore[misc,valid-type]
+        def setup(self) -> None:
+            target.reset()
+
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": {"Authorization": f"Bearer {target.token}"}}
+
+        def validate_response(
+            self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any
+        ) -> None:
+            case.validate_response(response, checks=STATEFUL_CHECKS, transport_kwargs=kwargs)
+
+    try:
+        Authenticated.run(
+            settings=settings(
+                max_examples=STATEFUL_SCENARIOS,
+                stateful_step_count=STATEFUL_STEPS,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+                derandomize=True,
+                database=None,
+            )
+        )
+    finally:
+        target.close()
 
 
 LEAK_EXAMPLES = 25

@@ -464,7 +464,7 @@ def test_the_dpo_and_admin_pages_are_usable_and_accessible(
     page.get_by_role("link", name="Retention", exact=True).click()
     page.get_by_role("button", name="Dry run (count only)").click()
     assert "Dry run" in page.locator("[data-summary]").inner_text()
-    page.get_by_role("link", name="Admin").click()
+    page.get_by_role("link", name="Admin", exact=True).click()
     for tab, name in (("Sources", "sources"), ("Backups", "backups")):
         page.get_by_role("link", name=tab, exact=True).click()
         page.wait_for_load_state()
@@ -474,3 +474,41 @@ def test_the_dpo_and_admin_pages_are_usable_and_accessible(
     assert page.locator("[data-made]").count() == 1
     page.locator("table[data-backups] button").first.click()
     assert "Backup intact" in page.locator("[data-verified]").inner_text()
+
+
+def test_the_pages_speak_brazilian_portuguese_to_a_brazilian_browser(
+    browser_page: Any, server: tuple[Server, Store], settings: Settings
+) -> None:
+    """Chromium set to pt-BR sends that Accept-Language; the account setting overrides it."""
+    running, store = server
+    factories.joana_silva(store, settings, 31, city="Recife")
+    support = factories.user(store, "support", "ana@example.com")
+    context = browser_page.browser.new_context(
+        locale="pt-BR", viewport={"width": 360, "height": 740}
+    )
+    try:
+        page = context.new_page()
+        page.goto(f"{running.url}/customers")
+        assert page.locator("html").get_attribute("lang") == "pt-BR"
+        page.get_by_label("E-mail").fill(support["email"])
+        page.get_by_label("Senha").fill(support["password"])
+        page.get_by_role("button", name="Entrar").click()
+        page.wait_for_url("**/customers")
+        page.get_by_label("Busque por nome, e-mail, telefone (em qualquer formato) ou CPF").fill(
+            "(81) 98765-4321"
+        )
+        page.get_by_role("button", name="Buscar").click()
+        page.get_by_role("link", name="Joana Silva").click()
+        assert page.get_by_role("heading", name="Pessoais e de contato").is_visible()
+        _shot(page, "customer-pt-BR")
+        assert _wider_than(page, 360) == []
+        assert _serious_violations(page) == []
+        page.get_by_role("link", name=support["email"]).click()
+        assert page.get_by_role("heading", name="Sua conta").is_visible()
+        assert _serious_violations(page) == []
+        page.get_by_label("Idioma das páginas").select_option("en")
+        page.get_by_role("button", name="Salvar").click()
+        assert page.get_by_role("status").inner_text() == "Language saved."
+        assert page.locator("html").get_attribute("lang") == "en"
+    finally:
+        context.close()

@@ -147,7 +147,7 @@ def test_a_breach_report_names_the_people_and_the_deadlines(
         shown = client.post(
             "/privacy/breach", data={**window, "aware_at": now.strftime("%Y-%m-%dT%H:%M")}
         )
-        assert shown.status_code == 200 and "<strong>1</strong> people exposed" in shown.text
+        assert shown.status_code == 200 and "<strong>1</strong> person exposed" in shown.text
         assert "GDPR Art. 33(1)" in shown.text and "ANPD" in shown.text
         report = shown.url.params["report"]
         listing = client.get(f"/privacy/breach/{report}/notifications")

@@ -698,13 +698,27 @@ async def run_retention(body: RetentionRunIn, ctx: Ctx) -> dict[str, Any]:
     )
 
 
-@router.get("/api/v1/privacy/retention/policies", summary="Retention policies")
+class PolicyOut(BaseModel):
+    id: str
+    category: str
+    purpose: str | None
+    days: int
+    description: str
+    created_at: datetime
+
+
+@router.get(
+    "/api/v1/privacy/retention/policies",
+    response_model=list[PolicyOut],
+    summary="Retention policies",
+)
 async def list_policies(ctx: Ctx) -> list[dict[str, Any]]:
     return await ctx.read(lambda uow, actor: retention.list_policies(uow))
 
 
 @router.post(
     "/api/v1/privacy/retention/policies",
+    response_model=PolicyOut,
     status_code=status.HTTP_201_CREATED,
     summary="Add a retention policy",
     responses={**NOT_FOUND, **CONFLICT},

@@ -66,6 +66,17 @@ class MergeRepository(Repository):
             update(merges).where(merges.c.id == merge_id).values(undone_at=when)
         )
 
+    def history_of(self, survivor_id: str, *, limit: int = 50) -> list[dict[str, Any]]:
+        """The merges into ``survivor_id``, newest first, without their snapshots."""
+        columns = [c for c in merges.c if c.name != "snapshot"]
+        rows = self.connection.execute(
+            select(*columns)
+            .where(merges.c.survivor_id == survivor_id)
+            .order_by(merges.c.created_at.desc(), merges.c.id.desc())
+            .limit(limit)
+        ).mappings()
+        return [dict(row) for row in rows]
+
     def later_merge_of(self, customer_id: str) -> dict[str, Any] | None:
         """The live merge that folded ``customer_id`` into another profile, if any."""
         row = self.connection.execute(
