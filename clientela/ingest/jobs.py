@@ -5,6 +5,7 @@ is audited)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from clientela.audit import service as audit
 from clientela.domain.actor import Actor, utcnow
 from clientela.domain.errors import ClientelaError, NotFound
+from clientela.domain.fields import WRITABLE_FIELDS
 from clientela.domain.ids import new_id
 from clientela.ingest.activity_import import import_activity
 from clientela.ingest.imports import import_customers
@@ -40,7 +42,10 @@ def run_import(
     id_column: str | None,
     settings: Settings,
     actor: Actor,
+    mapping: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
+    """Import an uploaded file as a recorded job; ``mapping`` (customers) is the person's
+    choice of target per column, over the automatic one."""
     import_id = new_id()
     folder = settings.data_dir / "imports" / import_id
     folder.mkdir(parents=True, exist_ok=True)
@@ -68,6 +73,7 @@ def run_import(
                 actor=actor,
                 source=source,
                 id_column=id_column,
+                mapping_overrides=mapping,
                 workers=1,
             )
         else:
@@ -117,7 +123,16 @@ def preview_import(
         "targets": targets,
         "unmapped": unmapped,
         "sample": sample,
+        "choices": _choices(targets, source),
     }
+
+
+def _choices(targets: Mapping[str, str], source: str) -> list[str]:
+    """What a column of a customer file can go to: every writable field, the identities, and
+    whatever the automatic mapping chose (a declared attribute, say)."""
+    offered = sorted(WRITABLE_FIELDS)
+    offered += ["identity:user_id", "identity:anonymous_id", f"identity:external:{source}"]
+    return offered + sorted(set(targets.values()) - set(offered))
 
 
 def _finish(

@@ -232,6 +232,12 @@ def load_mapping_file(path: Path) -> dict[str, str]:
             "The mapping file needs a `columns` object.",
             errors=[FieldError("--mapping", "has no columns object")],
         )
+    return check_targets(columns, field_prefix="columns.")
+
+
+def check_targets(columns: Mapping[str, Any], *, field_prefix: str = "") -> dict[str, str]:
+    """Column -> target choices made by a person (a mapping file, the import page): each target
+    is a field, ``attributes.<key>``, ``identity:<kind>`` or ``ignore``."""
     errors = []
     for header, target in columns.items():
         valid = (
@@ -250,10 +256,10 @@ def load_mapping_file(path: Path) -> dict[str, str]:
         if not valid:
             errors.append(
                 FieldError(
-                    f"columns.{header}",
+                    f"{field_prefix}{header}",
                     "is not a field, attributes.<key>, identity:<kind> or ignore",
                 )
             )
     if errors:
-        raise BadRequest("The mapping file has unknown targets.", errors=errors)
+        raise BadRequest("The mapping has unknown targets.", errors=errors)
     return {str(k): str(v) for k, v in columns.items()}

@@ -184,6 +184,12 @@ def install(env: Environment) -> None:
 
     @pass_context
     def field_label(context: Context, name: str) -> str:
+        if name.startswith("identity:external:"):
+            source = name.split(":", 2)[2]
+            return _gettext(context, N_("its id in %(source)s")) % {"source": source}
+        if name.startswith("attributes."):
+            key = name.split(".", 1)[1]
+            return _gettext(context, N_("%(key)s (custom attribute)")) % {"key": key}
         return _gettext(context, FIELD_LABELS.get(name, name.replace("_", " ")))
 
     @pass_context

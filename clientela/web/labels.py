@@ -16,6 +16,7 @@ __all__ = ["FIELD_LABELS", "MESSAGES", "TERMS"]
 #: a profile field (or a segment builder field) -> its label
 FIELD_LABELS: dict[str, str] = {
     "given_name": N_("given name"),
+    "middle_name": N_("middle name"),
     "family_name": N_("family name"),
     "full_name": N_("full name"),
     "email": N_("e-mail"),
@@ -50,6 +51,8 @@ FIELD_LABELS: dict[str, str] = {
     "preferred_payment_method": N_("preferred payment method"),
     "quality_score": N_("quality score"),
     "created_at": N_("created"),
+    "identity:user_id": N_("user id (identity)"),
+    "identity:anonymous_id": N_("anonymous id (identity)"),
     "identity.email": N_("has an e-mail"),
     "identity.phone": N_("has a phone"),
     "score.rfm_segment": N_("RFM group"),
@@ -211,6 +214,9 @@ MESSAGES: tuple[str, ...] = (
     N_("No customer has this id."),
     N_("Type something to search for."),
     N_("The search text is too long."),
+    # clientela.ingest.mapping
+    N_("The mapping has unknown targets."),
+    N_("is not a field, attributes.<key>, identity:<kind> or ignore"),
     # clientela.security
     N_("Wrong e-mail or password."),
     N_("Too many failed sign-ins: try again later."),

@@ -50,6 +50,7 @@ from clientela.domain.segment_text import from_text, to_text
 from clientela.domain.segments import FIELD_TYPES, SCORE_TYPES
 from clientela.identity.merging import merge_history, unmerge
 from clientela.ingest import jobs as import_jobs
+from clientela.ingest.mapping import check_targets
 from clientela.privacy import requests as privacy_requests
 from clientela.privacy.consent import consent_state
 from clientela.security import policy, users
@@ -465,17 +466,31 @@ async def import_preview(
     )
 
 
+#: the most columns a preview lets a person map by hand
+MAX_MAPPED_COLUMNS = 500
+
+
+def _chosen_mapping(form: Any) -> dict[str, str] | None:
+    """The target chosen for each column on the preview (``column_i`` names the column,
+    ``target_i`` where it goes); None when the form carries no choices."""
+    chosen = {
+        str(form[f"column_{i}"]): str(form.get(f"target_{i}", "ignore"))
+        for i in range(MAX_MAPPED_COLUMNS)
+        if f"column_{i}" in form
+    }
+    return check_targets(chosen, field_prefix="mapping.") if chosen else None
+
+
 @router.post("/imports", response_model=None)
-async def import_run(
-    page: PageContext,
-    token: Annotated[str, Form(max_length=36)] = "",
-    kind: Annotated[str, Form(max_length=20)] = "customers",
-    source: Annotated[str, Form(max_length=100)] = "import",
-    id_column: Annotated[str, Form(max_length=200)] = "",
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
-) -> Response:
-    page.check_csrf(csrf_token)
+async def import_run(request: Request, page: PageContext) -> Response:
+    form = await request.form()
+    page.check_csrf(str(form.get("csrf_token", "")))
     policy.check(page.actor, "imports.run")
+    token = str(form.get("token", ""))[:36]
+    kind = str(form.get("kind", "customers"))[:20]
+    source = str(form.get("source", "import"))[:100] or "import"
+    id_column = str(form.get("id_column", ""))[:200]
+    mapping = _chosen_mapping(form) if kind == "customers" else None
     folder = _pending_dir(page) / token
     files = sorted(folder.iterdir()) if is_uuid(token) and folder.is_dir() else []
     if not files:
@@ -494,6 +509,7 @@ async def import_run(
                 id_column=id_column or None,
                 settings=page.settings,
                 actor=page.actor,
+                mapping=mapping,
             )
         )
     finally:
@@ -1303,6 +1319,6 @@ def page_error(request: Request, exc: ClientelaError) -> HTMLResponse:
     return templates.TemplateResponse(
         request,
         "error.html",
-        {"title": exc.title, "detail": exc.detail, "advice": advice},
+        {"title": exc.title, "detail": error_text(request, exc), "advice": advice},
         status_code=exc.status if not isinstance(exc, Unauthorized) else 401,
     )

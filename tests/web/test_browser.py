@@ -398,6 +398,8 @@ def test_an_admin_imports_a_file_with_a_preview_and_rejects(
     page.get_by_label("Source name (the system it comes from)").fill("old_crm")
     page.get_by_role("button", name="Preview").click()
     assert "email" in page.locator('tr[data-column="email"]').inner_text()
+    assert page.get_by_label("telefone").input_value() == "phone"  # recognised
+    page.get_by_label("telefone").select_option("ignore")  # a person's choice beats it
     assert "Bruno Dias" in page.locator("main").inner_text()
     _shot(page, "import-preview")
     assert _serious_violations(page) == []
@@ -417,7 +419,9 @@ def test_an_admin_imports_a_file_with_a_preview_and_rejects(
     assert "Bruno Dias" in rejects.read_text(encoding="utf-8")
     _shot(page, "import-result")
     with store.unit_of_work(write=False) as uow:
-        assert uow.customers.count() == 2
+        imported = uow.customers.get_many(uow.customers.active_ids())
+    assert len(imported) == 2 and {c["city"] for c in imported} == {"São Paulo", "Recife"}
+    assert [c["phone"] for c in imported] == [None, None]  # the phone column was left out
 
 
 def test_the_dpo_and_admin_pages_are_usable_and_accessible(
