@@ -38,7 +38,7 @@ from clientela.segments.service import segment_refresh_loop
 from clientela.settings import Settings, get_settings
 from clientela.setup.service import check_master_key
 from clientela.storage.store import Store
-from clientela.web import account_pages, admin_pages, pages, privacy_pages
+from clientela.web import account_pages, admin_pages, export_pages, pages, privacy_pages
 from clientela.web.errors import install_page_handlers
 
 __all__ = ["create_app"]
@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(privacy_pages.router)
     app.include_router(admin_pages.router)
     app.include_router(account_pages.router)
+    app.include_router(export_pages.router)
     app.mount("/api/docs/static", StaticFiles(directory=_SWAGGER_STATIC), name="swagger")
     if pages.VENDOR_DIR.is_dir():  # htmx and axe-core, when `make assets` installed them
         app.mount("/static/vendor", StaticFiles(directory=pages.VENDOR_DIR), name="vendor")

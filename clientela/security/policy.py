@@ -172,6 +172,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/duplicates"): "dedupe.review",
     ("POST", "/duplicates/{candidate_id}"): "dedupe.review",
     ("POST", "/segments"): "segments.read",
+    ("POST", "/segments/{key}/export"): "exports.audience",
     ("GET", "/privacy/requests"): "privacy.requests",
     ("POST", "/privacy/requests"): "privacy.requests",
     ("GET", "/privacy/requests/{request_id}"): "privacy.requests",

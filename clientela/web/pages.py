@@ -51,6 +51,7 @@ from clientela.domain.segments import FIELD_TYPES, SCORE_TYPES
 from clientela.identity.merging import merge_history, unmerge
 from clientela.ingest import jobs as import_jobs
 from clientela.ingest.mapping import check_targets
+from clientela.privacy import register
 from clientela.privacy import requests as privacy_requests
 from clientela.privacy.consent import consent_state
 from clientela.security import policy, users
@@ -1153,11 +1154,15 @@ def _definition_from(form: Any) -> tuple[dict[str, Any] | None, list[dict[str, s
 
 
 def _segments_context(page: Page, **extra: Any) -> dict[str, Any]:
+    can_export = policy.allowed(page.actor, "exports.audience")
     with page.store.unit_of_work(write=False) as uow:
         saved = list_segments(uow)
+        purposes = register.list_purposes(uow) if can_export else []
     return {
         "page": page,
         "saved": saved,
+        "can_export": can_export,
+        "purposes": purposes,
         "fields": _builder_fields(),
         "operators": OPERATORS,
         "rows": [{"field": "", "op": "eq", "value": ""} for _ in range(BUILDER_ROWS)],
