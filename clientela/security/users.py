@@ -305,7 +305,12 @@ def change_password(
     errors.raise_if_any("The new password is not acceptable.")
     now = utcnow()
     uow.users.update(
-        str(user["id"]), {"password_hash": hash_password(new), "password_changed_at": now}
+        str(user["id"]),
+        {
+            "password_hash": hash_password(new),
+            "password_changed_at": now,
+            "must_change_password": False,
+        },
     )
     uow.users.end_sessions(str(user["id"]), now)
     audit.record(uow, _user_actor(user, ip), "user.password_changed", [None], [])

@@ -25,6 +25,9 @@ from clientela.storage.store import Store
 
 __all__ = ["Page", "SignInNeeded", "page_context"]
 
+#: the pages a person whose password must change may still open
+_OPEN_UNTIL_CHANGED = frozenset({"/account", "/sign-out"})
+
 
 class SignInNeeded(Exception):
     """Send the browser to ``location`` (the sign-in or the code page)."""
@@ -83,6 +86,9 @@ async def page_context(request: Request) -> AsyncIterator[Page]:
     actor, session, user = await run_in_threadpool(who)
     if user.get("language"):
         request.state.language = user["language"]  # the user's setting beats the browser's
+    if user.get("must_change_password") and request.url.path not in _OPEN_UNTIL_CHANGED:
+        # a password someone else saw (the one `clientela init` printed) is changed first
+        raise SignInNeeded("/account?change=password")
     if permission is not None:
         policy.check(actor, permission)
     yield Page(
@@ -95,5 +101,6 @@ async def page_context(request: Request) -> AsyncIterator[Page]:
             "role": actor.role,
             "language": user.get("language"),
             "mfa": user.get("mfa_enabled_at") is not None,
+            "must_change_password": bool(user.get("must_change_password")),
         },
     )

@@ -81,3 +81,30 @@ def test_the_account_page_refuses_a_forged_form(store: Store, settings: Settings
         token = csrf(client.get("/account").text)
         unknown = client.post("/account", data={"csrf_token": token, "action": "delete"})
         assert unknown.status_code == 422 and "action: not one of this page" in unknown.text
+
+
+def test_a_password_someone_else_saw_is_changed_before_anything_else(
+    store: Store, settings: Settings
+) -> None:
+    analyst = factories.user(store, "analyst", "bia@example.com")
+    with store.unit_of_work() as uow:  # as `clientela init` leaves its first admin
+        uow.users.update(analyst["id"], {"must_change_password": True})
+        uow.commit()
+    with TestClient(create_app(settings, store)) as client:
+        signed_in(client, analyst, "/account")
+        held = client.get("/dashboard", follow_redirects=False)
+        assert held.status_code == 303 and held.headers["location"] == "/account?change=password"
+        page = client.get("/account").text
+        assert "data-must-change" in page
+        client.post(
+            "/account",
+            data={
+                "csrf_token": csrf(page),
+                "action": "password",
+                "current_password": analyst["password"],
+                "new_password": NEW_PASSWORD,
+                "repeat_password": NEW_PASSWORD,
+            },
+        )
+        assert client.get("/dashboard", follow_redirects=False).status_code == 200
+        assert "data-must-change" not in client.get("/account").text
