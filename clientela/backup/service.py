@@ -11,7 +11,9 @@ the erasure journal (``privacy/journal.py``): people erased after the backup are
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import json
 import os
 import secrets
@@ -19,6 +21,7 @@ import struct
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,6 +40,7 @@ __all__ = [
     "BackupInfo",
     "BackupInvalid",
     "create_backup",
+    "export_keys",
     "list_backups",
     "restore_backup",
     "verify_backup",
@@ -45,6 +49,9 @@ __all__ = [
 MAGIC = b"CLIENTELA-BACKUP\n"
 FORMAT = 1
 CHUNK = 4 * 1024 * 1024
+#: what an archive holds (its header says; archives from before hold a store)
+STORE_CONTENTS = "store"
+KEYS_CONTENTS = "data-keys"
 
 
 class BackupInvalid(ClientelaError):
@@ -117,20 +124,31 @@ def verify_backup(path: Path, keyring: Keyring) -> BackupInfo:
 
 
 def restore_backup(
-    path: Path, *, settings: Settings, keyring: Keyring, actor: Actor
+    path: Path,
+    *,
+    settings: Settings,
+    keyring: Keyring,
+    actor: Actor,
+    keys: Path | None = None,
 ) -> dict[str, Any]:
     """Replace the store with the backup, then erase again whoever the journal says was erased.
 
+    ``keys`` is a key export (``export_keys``) for a machine that lost its store: its data keys
+    go in beside the live ones, and its erasure journal is used when this machine has none.
     The server and other commands must be stopped: the store file is replaced underneath them.
     """
-    header, chunks = _open(path, keyring)
+    # the key export first: once the backup is open, its file stays open until read through
+    exported = _read_key_export(keys, keyring, settings.data_dir) if keys is not None else []
+    header, chunks = _open(path, keyring, STORE_CONTENTS)
     keyring = _root_of(header, keyring)
     if header["dialect"] != ("sqlite" if settings.database_url is None else "postgresql"):
         raise BackupInvalid(f"This is a {header['dialect']} backup; the store here is not.")
     tombstones = journal.read(settings.data_dir, keyring)
     # Backups hold no data keys: the live store's keys go back in after the restore; people
     # erased since the backup have none, so their sealed fields stay unreadable.
-    kept_keys = _live_keys(settings, keyring)
+    by_id = {str(row["key_id"]): row for row in exported}
+    by_id.update((str(row["key_id"]), row) for row in _live_keys(settings, keyring))
+    kept_keys = list(by_id.values())
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="clientela-restore-", dir=settings.data_dir) as work:
         snapshot = Path(work) / "snapshot"
@@ -160,6 +178,78 @@ def restore_backup(
         "data_keys": restored_keys,
         "erased_again": replayed,
     }
+
+
+def export_keys(store: Store, path: Path, *, data_dir: Path) -> BackupInfo:
+    """The store's data keys (as stored: wrapped under the root key) and its erasure journal,
+    encrypted like a backup, in a file of their own (written atomically).
+
+    Backups never hold data keys, so that an erased person's copy in an old backup stays
+    unreadable; a machine that loses its store loses the keys with it. This export is what
+    brings sealed fields back there (``restore_backup(..., keys=)``). It is the one copy of the
+    keys outside the store: keep only the newest, apart from the backups, and make it often —
+    an erased person's key lives on in an export made before the erasure until the next one
+    replaces it, and its journal erases again everyone erased before it was made.
+    """
+    keyring = store.keyring()
+    with store.unit_of_work(write=False) as uow:
+        rows = uow.sealer.wrapped_keys() if uow.sealer else []
+    journal_file = data_dir / journal.JOURNAL_NAME
+    payload = json.dumps(
+        {
+            "keys": [
+                {
+                    "key_id": str(row["key_id"]),
+                    "wrapped": base64.b64encode(bytes(row["wrapped"])).decode(),
+                    "created_at": row["created_at"].isoformat(),
+                }
+                for row in rows
+            ],
+            "journal": journal_file.read_text(encoding="utf-8") if journal_file.exists() else "",
+        }
+    ).encode()
+    header = {
+        "format": FORMAT,
+        "contents": KEYS_CONTENTS,
+        "created_at": utcnow().isoformat(),
+        "dialect": store.dialect,
+        "revision": store.revision(),
+        "size": len(payload),
+        "sha256": hashlib.sha256(payload).hexdigest(),
+        "key_check": keyring.check_value,
+        "wrapped_root": keyring.wrapped_root(),
+        "nonce_prefix": secrets.token_hex(4),
+        "data_keys": len(rows),
+    }
+    partial = path.with_name(path.name + ".partial")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with partial.open("wb") as target:
+        _encrypt(keyring, header, io.BytesIO(payload), target)
+    os.chmod(partial, 0o600)
+    partial.replace(path)
+    return _info(path, header)
+
+
+def _read_key_export(path: Path, keyring: Keyring, data_dir: Path) -> list[dict[str, Any]]:
+    """The wrapped keys of a key export; its journal becomes this machine's when it has none
+    (a machine that kept its journal knows of every later erasure too)."""
+    header, chunks = _open(path, keyring, KEYS_CONTENTS)
+    payload = b"".join(chunks)
+    _check_totals(header, hashlib.sha256(payload).hexdigest(), len(payload))
+    content = json.loads(payload)
+    journal_file = data_dir / journal.JOURNAL_NAME
+    if content["journal"] and not journal_file.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        journal_file.write_text(content["journal"], encoding="utf-8")
+        os.chmod(journal_file, 0o600)
+    return [
+        {
+            "key_id": row["key_id"],
+            "wrapped": base64.b64decode(row["wrapped"]),
+            "created_at": datetime.fromisoformat(row["created_at"]),
+        }
+        for row in content["keys"]
+    ]
 
 
 def _root_of(header: dict[str, Any], keyring: Keyring) -> Keyring:
@@ -272,7 +362,11 @@ def _encrypt(
         chunk, index = following, index + 1
 
 
-def _open(path: Path, keyring: Keyring) -> tuple[dict[str, Any], Iterator[bytes]]:
+def _open(
+    path: Path, keyring: Keyring, contents: str | None = None
+) -> tuple[dict[str, Any], Iterator[bytes]]:
+    """The header of an archive and its decrypted chunks; ``contents`` (a store, data keys)
+    is checked first when given."""
     try:
         handle = path.open("rb")
     except OSError as exc:
@@ -282,6 +376,14 @@ def _open(path: Path, keyring: Keyring) -> tuple[dict[str, Any], Iterator[bytes]
     except BackupInvalid:
         handle.close()
         raise
+    found = header.get("contents", STORE_CONTENTS)
+    if contents is not None and found != contents:
+        handle.close()
+        raise BackupInvalid(
+            f"{path.name} is a key export, not a backup of the store."
+            if found == KEYS_CONTENTS
+            else f"{path.name} is not a key export."
+        )
     try:
         keyring = _root_of(header, keyring)
     except ClientelaError:

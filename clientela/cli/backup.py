@@ -43,6 +43,10 @@ def backup_verify(path: Archive) -> None:
 def backup_restore(
     path: Archive,
     yes: Annotated[bool, typer.Option("--yes", help="Confirm: the store is replaced")] = False,
+    keys: Annotated[
+        Path | None,
+        typer.Option("--keys", help="A key export (`clientela keys export`) for a new machine"),
+    ] = None,
 ) -> None:
     """Replace the store with PATH (stop the server first); people erased since are erased
     again from the erasure journal."""
@@ -55,6 +59,10 @@ def backup_restore(
         )
     current = settings()
     outcome = restore_backup(
-        path, settings=current, keyring=load_master_key(current.data_dir), actor=Actor.cli()
+        path,
+        settings=current,
+        keyring=load_master_key(current.data_dir),
+        actor=Actor.cli(),
+        keys=keys,
     )
     print_plain(to_json_text(outcome))

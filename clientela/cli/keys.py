@@ -1,12 +1,16 @@
-"""``clientela keys``: the master key's rotation."""
+"""``clientela keys``: the master key's rotation, and the export of the data keys for a machine
+that loses its store."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from clientela.cli.common import console, handle_errors, open_store, settings
+from clientela.cli.common import console, handle_errors, open_store, print_plain, settings
+from clientela.cli.common import to_json as to_json_text
 from clientela.domain.actor import Actor
 from clientela.domain.errors import ValidationFailed
 
@@ -33,3 +37,19 @@ def keys_rotate() -> None:
     console.print(
         f"Master key rotated: {done.data_keys} data keys re-wrapped; new key in {done.key_file}."
     )
+
+
+@keys_app.command("export")
+@handle_errors
+def keys_export(
+    path: Annotated[Path, typer.Argument(help="The file to write (replaced atomically)")],
+) -> None:
+    """Write the customers' data keys (wrapped, as stored) and the erasure journal, encrypted,
+    to PATH: with a backup, it restores sealed fields onto a machine that lost its store
+    (`clientela backup restore BACKUP --keys PATH`). Keep only the newest, apart from the
+    backups, and make it often: an erased person's key lives on in older exports."""
+    from clientela.backup.service import export_keys
+
+    with open_store() as store:
+        info = export_keys(store, path, data_dir=settings().data_dir)
+    print_plain(to_json_text(info.as_dict()))

@@ -15,6 +15,7 @@ from clientela.backup.service import (
     BackupInvalid,
     _open,
     create_backup,
+    export_keys,
     list_backups,
     restore_backup,
     verify_backup,
@@ -22,6 +23,7 @@ from clientela.backup.service import (
 from clientela.cli.main import app
 from clientela.domain.identity import IdentityKey
 from clientela.privacy import requests
+from clientela.privacy.journal import JOURNAL_NAME
 from clientela.security.envelope import is_sealed
 from clientela.settings import Settings
 from clientela.storage.store import Store
@@ -61,6 +63,24 @@ def test_backup_restore_keeps_the_erased_erased(cli: CliRunner, tmp_path: Path) 
     raw = (tmp_path / "data" / "clientela.db").read_bytes()
     assert email.encode() not in raw
     assert cli.invoke(app, ["audit", "verify"]).exit_code == 0
+
+
+def test_the_cli_exports_the_keys_and_restores_with_them(cli: CliRunner, tmp_path: Path) -> None:
+    assert cli.invoke(app, ["init", "--demo", "--customers", "20", "--seed", "5"]).exit_code == 0
+    email = _an_email(cli)
+    archive, keys = tmp_path / "store.backup", tmp_path / "elsewhere" / "store.keys"
+    assert cli.invoke(app, ["backup", "create", str(archive)]).exit_code == 0
+    exported = cli.invoke(app, ["keys", "export", str(keys)])
+    assert exported.exit_code == 0, exported.output
+    assert keys.stat().st_mode & 0o077 == 0 and email.encode() not in keys.read_bytes()
+    (tmp_path / "data" / "clientela.db").unlink()  # the machine lost its store
+    restored = cli.invoke(app, ["backup", "restore", str(archive), "--keys", str(keys), "--yes"])
+    assert restored.exit_code == 0, restored.output
+    assert json.loads(restored.stdout)["data_keys"] >= 20
+    found = cli.invoke(
+        app, ["customers", "find", "--identity", f"email:{email}", "--format", "json"]
+    )
+    assert found.exit_code == 0 and email in found.output
 
 
 @pytest.mark.parametrize("where", ["header", "middle", "end", "cut"])
@@ -160,6 +180,69 @@ def test_crypto_shredding_survives_a_restore(
             assert erased["email"] is None
     finally:
         again.dispose()
+
+
+def _lose_the_machine(store: Store, settings: Settings) -> None:
+    """The store and the erasure journal are gone; the master key was kept elsewhere."""
+    store.dispose()
+    for name in ("clientela.db", "clientela.db-wal", "clientela.db-shm", JOURNAL_NAME):
+        (settings.data_dir / name).unlink(missing_ok=True)
+
+
+def _state_after_restore(store: Store, *ids: str) -> list[dict | None]:
+    again = Store(store.url, keyring=factories.TEST_KEYRING)
+    try:
+        with again.unit_of_work(write=False) as uow:
+            return [uow.customers.get(customer_id) for customer_id in ids]
+    finally:
+        again.dispose()
+
+
+def test_a_key_export_restores_sealed_fields_and_erasures_onto_a_new_machine(
+    tmp_path: Path, sqlite_store: Store, settings: Settings
+) -> None:
+    kept = factories.stored_customer(sqlite_store, settings)
+    gone = factories.stored_customer(sqlite_store, settings)
+    archive = create_backup(sqlite_store, tmp_path / "backups" / "b.backup").path
+    _erase_by_request(sqlite_store, settings, gone["email"])
+    keys = export_keys(sqlite_store, tmp_path / "keys" / "k.keys", data_dir=settings.data_dir)
+    assert verify_backup(keys.path, factories.TEST_KEYRING).size > 0
+    with pytest.raises(BackupInvalid, match="is a key export, not a backup"):
+        restore_backup(
+            keys.path, settings=settings, keyring=factories.TEST_KEYRING, actor=factories.actor()
+        )
+    with pytest.raises(BackupInvalid, match="is not a key export"):
+        restore_backup(
+            archive,
+            settings=settings,
+            keyring=factories.TEST_KEYRING,
+            actor=factories.actor(),
+            keys=archive,
+        )
+
+    # without the export, a new machine gets everything but the sealed fields — and, with no
+    # journal, nothing to erase again
+    _lose_the_machine(sqlite_store, settings)
+    restore_backup(
+        archive, settings=settings, keyring=factories.TEST_KEYRING, actor=factories.actor()
+    )
+    blind, resurrected = _state_after_restore(sqlite_store, kept["id"], gone["id"])
+    assert blind is not None and blind["email"] is None
+    assert resurrected is not None and resurrected["status"] == "active"
+
+    # with it, the sealed fields open and the erasure before the export holds again
+    _lose_the_machine(sqlite_store, settings)
+    outcome = restore_backup(
+        archive,
+        settings=settings,
+        keyring=factories.TEST_KEYRING,
+        actor=factories.actor(),
+        keys=keys.path,
+    )
+    assert outcome["erased_again"] == 1 and outcome["data_keys"] >= 1
+    restored, erased = _state_after_restore(sqlite_store, kept["id"], gone["id"])
+    assert restored is not None and restored["email"] == kept["email"]
+    assert erased is not None and erased["status"] == "erased" and erased["email"] is None
 
 
 def _erase_by_request(store: Store, settings: Settings, email: str) -> None:
