@@ -373,11 +373,17 @@ def merge_history(uow: UnitOfWork, customer_id: str, *, limit: int = 50) -> list
 
 
 def unmerge(
-    uow: UnitOfWork, merge_id: str, *, actor: Actor, settings: Settings | None = None
+    uow: UnitOfWork,
+    merge_id: str,
+    *,
+    actor: Actor,
+    settings: Settings | None = None,
+    into: str | None = None,
 ) -> UnmergeResult:
-    """Undo a merge: both profiles as they were, later edits kept where they were made."""
+    """Undo a merge: both profiles as they were, later edits kept where they were made.
+    ``into``: only a merge into this profile (a page acting on one customer)."""
     merge = uow.merges.get(merge_id)
-    if merge is None:
+    if merge is None or (into is not None and merge["survivor_id"] != into):
         raise NotFound("No such merge.", extra={"merge_id": merge_id})
     if merge["undone_at"] is not None:
         raise Conflict("This merge was already undone.", extra={"merge_id": merge_id})

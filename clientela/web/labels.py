@@ -214,6 +214,8 @@ MESSAGES: tuple[str, ...] = (
     N_("No customer has this id."),
     N_("Type something to search for."),
     N_("The search text is too long."),
+    # clientela.identity.merging
+    N_("No such merge."),
     # clientela.ingest.mapping
     N_("The mapping has unknown targets."),
     N_("is not a field, attributes.<key>, identity:<kind> or ignore"),

@@ -771,10 +771,9 @@ async def unmerge_page(
 
     def use_case() -> str:
         with page.store.unit_of_work() as uow:
-            mine = {str(m["id"]) for m in merge_history(uow, customer_id, limit=1000)}
-            if merge_id not in mine:
-                raise NotFound(N_("This profile has no such merge."))
-            result = unmerge(uow, merge_id, actor=page.actor, settings=page.settings)
+            result = unmerge(
+                uow, merge_id, actor=page.actor, settings=page.settings, into=customer_id
+            )
             uow.commit()
             return result.restored_id
 
