@@ -235,11 +235,9 @@ def _corrupt(rng: random.Random, person: dict[str, Any], pool: dict[str, Any]) -
         if kind < 0.35:
             key = rng.choice(("given_name", "family_name"))
             copy[key] = _typo(rng, copy[key])
-        elif kind < 0.5:
-            continue
-        elif kind < 0.5 and copy.get("birth_date"):
-            born = date.fromisoformat(copy["birth_date"])
-            if born.day <= 12 and born.day != born.month:
+        elif kind < 0.5:  # day and month swapped, where the date can be read both ways
+            born = date.fromisoformat(copy["birth_date"]) if copy.get("birth_date") else None
+            if born and born.day <= 12 and born.day != born.month:
                 copy["birth_date"] = born.replace(month=born.day, day=born.month).isoformat()
         elif kind < 0.75:
             copy.pop(rng.choice(("birth_date", "address_line1", "city", "postal_code")), None)

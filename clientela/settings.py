@@ -105,6 +105,18 @@ class Settings(BaseSettings):
         description="Random pairs sampled to train the u probabilities (more: better "
         "estimates, longer training).",
     )
+    dedupe_em_max_pairs: float = Field(
+        2e6,
+        ge=1e4,
+        description="Pairs sampled from each blocked training session to learn the m "
+        "probabilities by expectation maximisation (a session with fewer uses them all).",
+    )
+    dedupe_memory_limit: str | None = Field(
+        "3GB",
+        pattern=r"^$|^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="Memory DuckDB may use for duplicate detection before it spills to disk "
+        "(e.g. `3GB`); empty: DuckDB's default, 80% of the machine's memory.",
+    )
     dedupe_backend: Literal["duckdb", "spark"] = Field(
         "duckdb",
         description="Where Splink runs: embedded DuckDB, or Spark (needs pyspark and Java 17) "

@@ -73,7 +73,11 @@ def train_model(store: Store, *, settings: Settings, actor: Actor, table: Any | 
         raise BadRequest("There are fewer than two active profiles to learn from.")
     try:
         model = engine.train(
-            table, u_max_pairs=settings.dedupe_u_max_pairs, backend=settings.dedupe_backend
+            table,
+            u_max_pairs=settings.dedupe_u_max_pairs,
+            em_max_pairs=settings.dedupe_em_max_pairs,
+            backend=settings.dedupe_backend,
+            memory_limit=settings.dedupe_memory_limit or None,
         )
     except ValueError as exc:
         raise BadRequest(f"The duplicate model could not be trained: {exc}.") from None
@@ -197,6 +201,7 @@ def _run(
         new_ids=new_ids,
         threshold=settings.dedupe_review_probability,
         backend=settings.dedupe_backend,
+        memory_limit=settings.dedupe_memory_limit or None,
     ):
         for pair in batch:
             key = (pair.left_id, pair.right_id)
