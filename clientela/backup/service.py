@@ -82,7 +82,6 @@ class BackupInfo:
 
 def create_backup(store: Store, path: Path) -> BackupInfo:
     """Snapshot the store while it runs, then encrypt it to ``path`` (written atomically)."""
-    keyring = store.keyring()
     with tempfile.TemporaryDirectory(prefix="clientela-backup-") as work:
         snapshot = Path(work) / "snapshot"
         if store.dialect == "sqlite":
@@ -90,26 +89,10 @@ def create_backup(store: Store, path: Path) -> BackupInfo:
         else:
             snapshots.pg_dump(store, snapshot)
         digest, size = _digest(snapshot)
-        header = {
-            "format": FORMAT,
-            "created_at": utcnow().isoformat(),
-            "dialect": store.dialect,
-            "revision": store.revision(),
-            "size": size,
-            "sha256": digest,
-            "key_check": keyring.check_value,
-            # The root key under today's master, so the backup opens after a key rotation too
-            # (with the master of the day it was made).
-            "wrapped_root": keyring.wrapped_root(),
-            "nonce_prefix": secrets.token_hex(4),
-        }
-        partial = path.with_name(path.name + ".partial")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with snapshot.open("rb") as source, partial.open("wb") as target:
-            _encrypt(keyring, header, source, target)
-        os.chmod(partial, 0o600)
-        partial.replace(path)
-    return _info(path, header)
+        with snapshot.open("rb") as source:
+            return _write_archive(
+                store, path, source, size=size, sha256=digest, contents=STORE_CONTENTS
+            )
 
 
 def verify_backup(path: Path, keyring: Keyring) -> BackupInfo:
@@ -191,7 +174,6 @@ def export_keys(store: Store, path: Path, *, data_dir: Path) -> BackupInfo:
     an erased person's key lives on in an export made before the erasure until the next one
     replaces it, and its journal erases again everyone erased before it was made.
     """
-    keyring = store.keyring()
     with store.unit_of_work(write=False) as uow:
         rows = uow.sealer.wrapped_keys() if uow.sealer else []
     journal_file = data_dir / journal.JOURNAL_NAME
@@ -208,23 +190,49 @@ def export_keys(store: Store, path: Path, *, data_dir: Path) -> BackupInfo:
             "journal": journal_file.read_text(encoding="utf-8") if journal_file.exists() else "",
         }
     ).encode()
+    return _write_archive(
+        store,
+        path,
+        io.BytesIO(payload),
+        size=len(payload),
+        sha256=hashlib.sha256(payload).hexdigest(),
+        contents=KEYS_CONTENTS,
+        data_keys=len(rows),
+    )
+
+
+def _write_archive(
+    store: Store,
+    path: Path,
+    source: IO[bytes],
+    *,
+    size: int,
+    sha256: str,
+    contents: str,
+    **extra: Any,
+) -> BackupInfo:
+    """Encrypt ``source`` under the store's root key to ``path``, written atomically (a
+    ``.partial`` file renamed into place), readable by its owner only."""
+    keyring = store.keyring()
     header = {
         "format": FORMAT,
-        "contents": KEYS_CONTENTS,
+        "contents": contents,
         "created_at": utcnow().isoformat(),
         "dialect": store.dialect,
         "revision": store.revision(),
-        "size": len(payload),
-        "sha256": hashlib.sha256(payload).hexdigest(),
+        "size": size,
+        "sha256": sha256,
         "key_check": keyring.check_value,
+        # The root key under today's master, so the archive opens after a key rotation too
+        # (with the master of the day it was made).
         "wrapped_root": keyring.wrapped_root(),
         "nonce_prefix": secrets.token_hex(4),
-        "data_keys": len(rows),
+        **extra,
     }
     partial = path.with_name(path.name + ".partial")
     path.parent.mkdir(parents=True, exist_ok=True)
     with partial.open("wb") as target:
-        _encrypt(keyring, header, io.BytesIO(payload), target)
+        _encrypt(keyring, header, source, target)
     os.chmod(partial, 0o600)
     partial.replace(path)
     return _info(path, header)

@@ -8,12 +8,12 @@ A trained model is a Splink settings dict (JSON) and is stored, versioned, by th
 
 from __future__ import annotations
 
-import atexit
 import logging
 import math
 import re
 import shutil
 import tempfile
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -333,11 +333,13 @@ def _database(backend: str, memory_limit: str | None = None) -> Any:
     if memory_limit is None:
         return DuckDBAPI()
     # Past the limit DuckDB spills to disk instead of growing: a run on a large store stays
-    # within the machine's memory, beside the profiles and pairs held in Python.
+    # within the machine's memory, beside the profiles and pairs held in Python. The spill
+    # directory goes with the connection (a server runs many dedupe runs).
     spill = tempfile.mkdtemp(prefix="clientela-duckdb-")
-    atexit.register(shutil.rmtree, spill, ignore_errors=True)
     connection = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": spill})
-    return DuckDBAPI(connection=connection)
+    database = DuckDBAPI(connection=connection)
+    weakref.finalize(database, shutil.rmtree, spill, ignore_errors=True)
+    return database
 
 
 def _settings(fill: dict[str, float]) -> Any:

@@ -89,3 +89,15 @@ def test_em_learns_that_duplicates_move_house() -> None:
     # Half the duplicates moved: a new address is no proof of two people.
     address = _levels(model, "address_line1")
     assert 0.3 <= address["All other comparisons"] <= 0.7, address
+
+
+def test_the_spill_directory_goes_with_its_connection(tmp_path: Any, monkeypatch: Any) -> None:
+    import gc
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    database = engine._database("duckdb", "256MB")
+    assert [p.name.startswith("clientela-duckdb-") for p in tmp_path.iterdir()] == [True]
+    del database
+    gc.collect()
+    assert list(tmp_path.iterdir()) == []
