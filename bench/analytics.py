@@ -293,6 +293,21 @@ WHERE c.status = 'active' AND c.country IN ('BR', 'PT') AND c.quality_score >= 5
   AND c.created_at >= :created_since
 """
 
+#: the same count written as a look-up per person on the (customer, time) covering indexes, the
+#: profile conditions tested on one scan of customers (``+column`` keeps SQLite off their
+#: indexes; PostgreSQL gets the plain columns)
+SEGMENT_SQL_PER_PERSON = """
+SELECT count(*) FROM customers c
+WHERE +c.status = 'active' AND +c.country IN ('BR', 'PT') AND +c.quality_score >= 50
+  AND +c.created_at >= :created_since
+  AND (SELECT coalesce(sum(amount_minor - refunded_minor), 0) FROM transactions t
+       WHERE t.customer_id = c.id AND t.occurred_at >= :orders_since AND t.occurred_at < :until
+         AND t.status IN ('completed', 'partially_refunded')) > 10000
+  AND (SELECT count(*) FROM events e
+       WHERE e.customer_id = c.id AND e.occurred_at >= :events_since
+         AND e.occurred_at < :until) >= 2
+"""
+
 SUMMARY_SQL = """
 SELECT customer_id, count(DISTINCT {day}) - 1, min(occurred_at), max(occurred_at),
        sum(amount_minor - refunded_minor)
@@ -421,7 +436,12 @@ def measure(store: Store, engine: str, duck: Any, repeat: int) -> dict[str, Any]
         "ratio_total": round(total / raw, 2),
     }
 
-    raw, raw_count = _time(_raw_count(store, engine), repeat)
+    grouped, raw_count = _time(_raw_count(store, engine, SEGMENT_SQL), repeat)
+    per_person_sql = SEGMENT_SQL_PER_PERSON
+    if engine != "sqlite":
+        per_person_sql = per_person_sql.replace("+c.", "c.")
+    per_person, _ = _time(_raw_count(store, engine, per_person_sql), repeat)
+    raw = min(grouped, per_person)  # the better hand-written form is the baseline
     ours, count = _time(with_uow(lambda uow: count_segment(uow, SEGMENT, as_of=AS_OF)), repeat)
     duck_time, duck_count = _time(_duck_count(duck), repeat)
     with store.unit_of_work(write=False) as uow:
@@ -436,7 +456,8 @@ def measure(store: Store, engine: str, duck: Any, repeat: int) -> dict[str, Any]
         "members": count,
         "raw_members": raw_count,
         "duckdb_members": duck_count,
-        "raw_sql_s": round(raw, 3),
+        "raw_sql_grouped_s": round(grouped, 3),
+        "raw_sql_per_person_s": round(per_person, 3),
         "ours_s": round(ours, 3),
         "duckdb_s": round(duck_time, 3),
         "ratio": round(ours / raw, 2),
@@ -475,10 +496,10 @@ def measure(store: Store, engine: str, duck: Any, repeat: int) -> dict[str, Any]
     return figures
 
 
-def _raw_count(store: Store, engine: str) -> Callable[[], int]:
+def _raw_count(store: Store, engine: str, sql: str) -> Callable[[], int]:
     from sqlalchemy import text
 
-    statement = text(SEGMENT_SQL)
+    statement = text(sql)
     parameters = _parameters(engine)
 
     def run() -> int:

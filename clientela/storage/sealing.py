@@ -60,11 +60,17 @@ class Sealer:
 
     def _load(self, key_ids: Iterable[str]) -> None:
         wanted = [k for k in dict.fromkeys(key_ids) if k not in self._ciphers]
-        if not wanted:
-            return
+        if wanted:
+            self._ciphers.update(self._unwrap(wanted))
+
+    def _unwrap(self, key_ids: Sequence[str]) -> dict[str, AESGCM | None]:
+        """The ciphers of these (distinct) data keys; ``None`` for a key that is gone."""
+        ciphers: dict[str, AESGCM | None] = {}
+        if not key_ids:
+            return ciphers
         wrapping = AESGCM(self._keyring().wrapping_key)
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
+        for start in range(0, len(key_ids), _CHUNK):
+            chunk = key_ids[start : start + _CHUNK]
             # The driver's cursor, not Core: one profile read costs one of these.
             marks = ", ".join("?" for _ in chunk)
             rows = raw.fetch_all(
@@ -75,9 +81,10 @@ class Sealer:
             found = {str(key_id): bytes(wrapped) for key_id, wrapped in rows}
             for key_id in chunk:
                 wrapped = found.get(key_id)
-                self._ciphers[key_id] = (
+                ciphers[key_id] = (
                     None if wrapped is None else AESGCM(unwrap_key(wrapping, key_id, wrapped))
                 )
+        return ciphers
 
     def _create(self, key_ids: Sequence[str]) -> None:
         fresh = [k for k in dict.fromkeys(key_ids) if self._ciphers.get(k) is None]
@@ -200,6 +207,23 @@ class Sealer:
                     row[field] = self._open(field, value)
         return copies
 
+    def open_columns(
+        self, rows: Iterable[Sequence[Any]], fields: Mapping[int, str]
+    ) -> list[list[Any]]:
+        """``rows`` as lists with the sealed values at the positions of ``fields`` (position ->
+        field name) opened: for one pass over many customers (a scan), so only those positions
+        are looked at and the batch's keys are unwrapped for it alone, not kept."""
+        lists = [list(row) for row in rows]
+        tokens = [row[i] for row in lists for i in fields if is_sealed(row[i])]
+        ciphers = self._unwrap(list(dict.fromkeys(key_id_of(t) for t in tokens)))
+        for row in lists:
+            for position, field in fields.items():
+                value = row[position]
+                if is_sealed(value):
+                    cipher = ciphers.get(key_id_of(value))
+                    row[position] = None if cipher is None else _open_or_none(cipher, field, value)
+        return lists
+
     def open_field(self, field: str, value: Any) -> Any:
         if not is_sealed(value):
             return value
@@ -210,10 +234,7 @@ class Sealer:
         cipher = self._ciphers.get(key_id_of(token))
         if cipher is None:
             return None  # crypto-shredded: the value is gone for good
-        try:
-            return open_value(cipher, field, token)
-        except KeyUnavailable:
-            return None
+        return _open_or_none(cipher, field, token)
 
     # --- blind indexes ---------------------------------------------------------------------
 
@@ -224,6 +245,13 @@ class Sealer:
         if self._index is None:
             self._index = hmac.new(self._keyring().derive("blind-index"), digestmod=hashlib.sha256)
         return blind(self._index, kind, value, self._blind_bytes)
+
+
+def _open_or_none(cipher: AESGCM, field: str, token: str) -> str | None:
+    try:
+        return open_value(cipher, field, token)
+    except KeyUnavailable:
+        return None
 
 
 def _plain(value: Any) -> bool:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from clientela.domain.errors import InvalidValue
 from clientela.domain.values import (
+    _unicode_search_key,
     format_cpf,
     join_name,
     normalise_birth_date,
@@ -162,6 +163,12 @@ def test_gender_and_locale() -> None:
 
 def test_search_key_ignores_case_and_accents() -> None:
     assert search_key("João  CONCEIÇÃO") == "joao conceicao"
+
+
+@given(st.text(st.characters(max_codepoint=127)))
+def test_search_key_of_ascii_text_is_the_full_folding(text: str) -> None:
+    """ASCII text skips decomposition; the key must be the one the full folding gives."""
+    assert search_key(text) == _unicode_search_key(text)
 
 
 # --- properties -------------------------------------------------------------------------------

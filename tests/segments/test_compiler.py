@@ -622,3 +622,48 @@ def test_first_and_last_are_the_earliest_and_latest(store: Store) -> None:
                 compile_segment(node, as_of=AS_OF), within=[person["row"]["id"]]
             )
         assert bool(found) is expected is _evaluate(node, person), tree
+
+
+def test_sqlite_scans_people_once_and_reads_each_ones_rows_from_the_covering_index(
+    sqlite_store: Store,
+) -> None:
+    """The plan, not a timing: the profile conditions test each row of one scan (no index
+    range then a fetch per row), orders are looked up before events (fewer per person), both
+    through the (customer, time) covering indexes rather than a grouping of the window."""
+    from sqlalchemy import event
+
+    _prepare(sqlite_store)
+    statements: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT COUNT(*)"):
+            statements.append((statement, parameters))
+
+    tree = {
+        "all": [
+            {"events": {"within_days": 90}, "op": "gte", "value": 2},
+            {"field": "country", "op": "in", "value": ["BR", "PT"]},
+            {"orders": {"measure": "sum", "within_days": 365}, "op": "gt", "value": 10_000},
+            {"field": "created_at", "op": "within_days", "value": 900},
+        ]
+    }
+    event.listen(sqlite_store.engine, "before_cursor_execute", capture)
+    try:
+        with sqlite_store.unit_of_work(write=False) as uow:
+            assert count_segment(uow, tree, as_of=AS_OF) == 0
+    finally:
+        event.remove(sqlite_store.engine, "before_cursor_execute", capture)
+    [(statement, parameters)] = statements
+    with sqlite_store.engine.connect() as connection:
+        plan = [
+            str(row[3])
+            for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+        ]
+    searches = [step for step in plan if step.startswith("SEARCH")]
+    assert "SCAN customers" in plan, plan
+    assert searches == [
+        "SEARCH transactions USING COVERING INDEX ix_transactions_customer_occurred "
+        "(customer_id=? AND occurred_at>? AND occurred_at<?)",
+        "SEARCH events USING COVERING INDEX ix_events_customer_occurred "
+        "(customer_id=? AND occurred_at>? AND occurred_at<?)",
+    ], plan

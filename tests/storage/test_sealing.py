@@ -85,6 +85,28 @@ def test_erasure_destroys_the_data_key(store: Store, settings: Settings) -> None
         assert uow.sealer.open_field("email", token) is None  # a copy anywhere stays closed
 
 
+def test_a_scan_opens_the_named_columns_and_an_erased_value_stays_closed(
+    store: Store, settings: Settings
+) -> None:
+    kept = factories.stored_customer(store, settings)
+    erased = factories.stored_customer(store, settings)
+    kept_email = str(_raw_row(store, kept["id"])["email"])
+    erased_email = str(_raw_row(store, erased["id"])["email"])
+    with store.unit_of_work() as uow:
+        erase_person(
+            uow, erased["id"], actor=factories.actor(), settings=settings, legal_basis="test"
+        )
+        uow.commit()
+    with store.unit_of_work(write=False) as uow:
+        assert uow.sealer is not None
+        opened = uow.sealer.open_columns(
+            [("a", kept_email, kept_email, None), ("b", erased_email, "plain", "")],
+            {1: "email"},
+        )
+    # only position 1 is opened; a value sealed elsewhere in the row is left as it is
+    assert opened == [["a", kept["email"], kept_email, None], ["b", None, "plain", ""]]
+
+
 def test_rotation_rewraps_keys_and_the_old_master_no_longer_opens_the_store(
     tmp_path: Path, sqlite_store: Store, settings: Settings
 ) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, tuple_, update
 
 from clientela.domain.ids import new_id
+from clientela.security.envelope import SEALED_FIELDS
 from clientela.storage.repositories._base import Repository, as_dict
 from clientela.storage.tables import customers, dedupe_models, dedupe_runs, match_candidates
 
@@ -159,9 +160,9 @@ class MatchCandidateRepository(Repository):
             query = query.where(customers.c.updated_at >= changed_since)
         result = self.connection.execution_options(yield_per=batch).execute(query)
         names = ["id", "updated_at", *MATCH_COLUMNS]
-        for partition in result.mappings().partitions(batch):
-            opened = self.sealer.open_rows(partition)
-            yield [tuple(row[name] for name in names) for row in opened]
+        sealed = {i: name for i, name in enumerate(names) if name in SEALED_FIELDS}
+        for partition in result.partitions(batch):
+            yield [tuple(row) for row in self.sealer.open_columns(partition, sealed)]
 
 
 class DedupeModelRepository(Repository):
