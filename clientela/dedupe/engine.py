@@ -47,6 +47,9 @@ COLUMNS = (
 #: A column filled on fewer profiles than this is left out of the model: EM cannot learn it.
 MIN_FILL = 0.01
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z]")
+_NOT_DIGIT = re.compile(r"\D")
+_UNSEEN = object()
+_FOLD_CACHE = 200_000
 
 
 class TrainingFailed(ValueError):
@@ -73,7 +76,7 @@ def _fold(value: Any) -> str | None:
 def _digits(value: Any) -> str | None:
     if value is None:
         return None
-    text = "".join(ch for ch in str(value) if ch.isdigit())
+    text = _NOT_DIGIT.sub("", str(value))
     return text or None
 
 
@@ -89,27 +92,42 @@ def prepare(rows: Iterable[Sequence[Any]]) -> pa.Table:
     """Arrow table of comparison columns from ``(id, updated_at, *MATCH_COLUMNS)`` tuples, as
     the match-candidate repository reads them."""
     columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
-    names = ("id", "updated_at", *MATCH_COLUMNS)
+    at = {name: i for i, name in enumerate(("id", "updated_at", *MATCH_COLUMNS))}
+    # names, cities and regions repeat across a million people: fold each spelling once
+    folds: dict[Any, str | None] = {}
+
+    def fold_common(value: Any) -> str | None:
+        if value is None:
+            return None
+        found = folds.get(value, _UNSEEN)
+        if found is _UNSEEN:
+            if len(folds) >= _FOLD_CACHE:
+                folds.clear()
+            found = folds[value] = _fold(value)
+        return found  # type: ignore[return-value]
+
+    given, family = columns["given_name"].append, columns["family_name"].append
     for row in rows:
-        values = dict(zip(names, row, strict=True))
-        email = str(values["email"]).lower() if values["email"] else None
-        phone = _digits(values["phone"])
-        postal = values["postal_code"]
-        columns["unique_id"].append(str(values["id"]))
-        columns["given_name"].append(_fold(values["given_name"]))
-        columns["family_name"].append(_fold(values["family_name"]))
-        columns["birth_date"].append(_iso(values["birth_date"]))
+        email = str(row[at["email"]]).lower() if row[at["email"]] else None
+        phone = _digits(row[at["phone"]])
+        postal = row[at["postal_code"]]
+        columns["unique_id"].append(str(row[0]))
+        given(fold_common(row[at["given_name"]]))
+        family(fold_common(row[at["family_name"]]))
+        columns["birth_date"].append(_iso(row[at["birth_date"]]))
         columns["email"].append(email)
         columns["email_user"].append(email.split("@", 1)[0] if email else None)
         columns["phone"].append(phone)
         columns["phone_tail"].append(phone[-8:] if phone else None)
-        columns["document"].append(_digits(values["document"]))
-        for name in ("address_line1", "address_line2", "city", "region"):
-            columns[name].append(_fold(values[name]))
+        columns["document"].append(_digits(row[at["document"]]))
+        for name in ("address_line1", "address_line2"):
+            columns[name].append(_fold(row[at[name]]))
+        for name in ("city", "region"):
+            columns[name].append(fold_common(row[at[name]]))
         columns["postal_code"].append(
             _NOT_ALNUM.sub("", str(postal)).upper() or None if postal else None
         )
-        country = values["country"]
+        country = row[at["country"]]
         columns["country"].append(str(country).upper() if country else None)
     return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
 

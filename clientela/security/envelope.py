@@ -29,6 +29,7 @@ __all__ = [
     "is_sealed",
     "key_id_of",
     "new_data_key",
+    "open_body",
     "open_value",
     "seal_value",
     "unwrap_key",
@@ -85,7 +86,12 @@ def key_id_of(token: str) -> str:
 
 
 def open_value(cipher: AESGCM, field: str, token: str) -> str:
-    raw = base64.urlsafe_b64decode(token[len(PREFIX) :].split(":", 1)[1].encode())
+    return open_body(cipher, field, token[len(PREFIX) :].split(":", 1)[1])
+
+
+def open_body(cipher: AESGCM, field: str, body: str) -> str:
+    """Open the part of a sealed value after its key id (for callers that split it already)."""
+    raw = base64.urlsafe_b64decode(body)
     try:
         return cipher.decrypt(raw[:_NONCE], raw[_NONCE:], field.encode()).decode()
     except InvalidTag:

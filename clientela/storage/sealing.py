@@ -20,12 +20,14 @@ from sqlalchemy import Connection, bindparam, delete, select, update
 from clientela.domain.actor import utcnow
 from clientela.security.envelope import (
     BLINDED_KINDS,
+    PREFIX,
     SEALED_FIELDS,
     KeyUnavailable,
     blind,
     is_sealed,
     key_id_of,
     new_data_key,
+    open_body,
     open_value,
     seal_value,
     unwrap_key,
@@ -214,14 +216,23 @@ class Sealer:
         field name) opened: for one pass over many customers (a scan), so only those positions
         are looked at and the batch's keys are unwrapped for it alone, not kept."""
         lists = [list(row) for row in rows]
-        tokens = [row[i] for row in lists for i in fields if is_sealed(row[i])]
-        ciphers = self._unwrap(list(dict.fromkeys(key_id_of(t) for t in tokens)))
+        named = list(fields.items())
+        skip = len(PREFIX)
+        # one pass splits each sealed value into its key id and body; a second opens them
+        sealed: list[tuple[list[Any], int, str, str, str]] = []
         for row in lists:
-            for position, field in fields.items():
+            for position, field in named:
                 value = row[position]
-                if is_sealed(value):
-                    cipher = ciphers.get(key_id_of(value))
-                    row[position] = None if cipher is None else _open_or_none(cipher, field, value)
+                if isinstance(value, str) and value.startswith(PREFIX):
+                    key_id, _, body = value[skip:].partition(":")
+                    sealed.append((row, position, field, key_id, body))
+        ciphers = self._unwrap(list(dict.fromkeys(item[3] for item in sealed)))
+        for row, position, field, key_id, body in sealed:
+            cipher = ciphers.get(key_id)
+            try:
+                row[position] = None if cipher is None else open_body(cipher, field, body)
+            except KeyUnavailable:
+                row[position] = None
         return lists
 
     def open_field(self, field: str, value: Any) -> Any:
