@@ -89,10 +89,10 @@ def _iso(value: Any) -> str | None:
 
 
 def prepare(rows: Iterable[Sequence[Any]]) -> pa.Table:
-    """Arrow table of comparison columns from ``(id, updated_at, *MATCH_COLUMNS)`` tuples, as
-    the match-candidate repository reads them."""
+    """Arrow table of comparison columns from ``(id, changed, *MATCH_COLUMNS)`` rows, as the
+    match-candidate repository reads them (the second value is not used here)."""
     columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
-    at = {name: i for i, name in enumerate(("id", "updated_at", *MATCH_COLUMNS))}
+    at = {name: i for i, name in enumerate(("id", "changed", *MATCH_COLUMNS))}
     # names, cities and regions repeat across a million people: fold each spelling once
     folds: dict[Any, str | None] = {}
 
@@ -106,29 +106,34 @@ def prepare(rows: Iterable[Sequence[Any]]) -> pa.Table:
             found = folds[value] = _fold(value)
         return found  # type: ignore[return-value]
 
-    given, family = columns["given_name"].append, columns["family_name"].append
+    add = {name: values.append for name, values in columns.items()}
+    i_email, i_phone, i_postal, i_country = (
+        at[n] for n in ("email", "phone", "postal_code", "country")
+    )
+    i_given, i_family, i_birth, i_document = (
+        at[n] for n in ("given_name", "family_name", "birth_date", "document")
+    )
+    folded = [(add[n], at[n], _fold) for n in ("address_line1", "address_line2")] + [
+        (add[n], at[n], fold_common) for n in ("city", "region")
+    ]
     for row in rows:
-        email = str(row[at["email"]]).lower() if row[at["email"]] else None
-        phone = _digits(row[at["phone"]])
-        postal = row[at["postal_code"]]
-        columns["unique_id"].append(str(row[0]))
-        given(fold_common(row[at["given_name"]]))
-        family(fold_common(row[at["family_name"]]))
-        columns["birth_date"].append(_iso(row[at["birth_date"]]))
-        columns["email"].append(email)
-        columns["email_user"].append(email.split("@", 1)[0] if email else None)
-        columns["phone"].append(phone)
-        columns["phone_tail"].append(phone[-8:] if phone else None)
-        columns["document"].append(_digits(row[at["document"]]))
-        for name in ("address_line1", "address_line2"):
-            columns[name].append(_fold(row[at[name]]))
-        for name in ("city", "region"):
-            columns[name].append(fold_common(row[at[name]]))
-        columns["postal_code"].append(
-            _NOT_ALNUM.sub("", str(postal)).upper() or None if postal else None
-        )
-        country = row[at["country"]]
-        columns["country"].append(str(country).upper() if country else None)
+        email = str(row[i_email]).lower() if row[i_email] else None
+        phone = _digits(row[i_phone])
+        postal = row[i_postal]
+        country = row[i_country]
+        add["unique_id"](str(row[0]))
+        add["given_name"](fold_common(row[i_given]))
+        add["family_name"](fold_common(row[i_family]))
+        add["birth_date"](_iso(row[i_birth]))
+        add["email"](email)
+        add["email_user"](email.split("@", 1)[0] if email else None)
+        add["phone"](phone)
+        add["phone_tail"](phone[-8:] if phone else None)
+        add["document"](_digits(row[i_document]))
+        for append, position, fold in folded:
+            append(fold(row[position]))
+        add["postal_code"](_NOT_ALNUM.sub("", str(postal)).upper() or None if postal else None)
+        add["country"](str(country).upper() if country else None)
     return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
 
 

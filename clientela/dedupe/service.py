@@ -54,11 +54,11 @@ def _read_profiles(store: Store, since: datetime | None = None) -> tuple[Any, se
     (rows are folded as they stream in; none is kept)."""
     changed: set[str] = set()
 
-    def rows() -> Iterator[tuple[Any, ...]]:
+    def rows() -> Iterator[list[Any]]:
         with store.unit_of_work(write=False) as uow:
-            for batch in uow.matches.profiles():
+            for batch in uow.matches.profiles(changed_since=since):
                 for row in batch:
-                    if since is not None and row[1] is not None and row[1] >= since:
+                    if row[1]:
                         changed.add(str(row[0]))
                     yield row
 

@@ -10,8 +10,9 @@ from sqlalchemy import func, insert, select, tuple_, update
 
 from clientela.domain.ids import new_id
 from clientela.security.envelope import SEALED_FIELDS
+from clientela.storage import raw
 from clientela.storage.repositories._base import Repository, as_dict
-from clientela.storage.tables import customers, dedupe_models, dedupe_runs, match_candidates
+from clientela.storage.tables import dedupe_models, dedupe_runs, match_candidates
 
 #: Columns of a profile the duplicate model reads.
 MATCH_COLUMNS = (
@@ -152,17 +153,28 @@ class MatchCandidateRepository(Repository):
 
     def profiles(
         self, *, changed_since: datetime | None = None, batch: int = 50_000
-    ) -> Iterator[list[tuple[Any, ...]]]:
-        """Active profiles as (id, updated_at, *MATCH_COLUMNS) tuples, in batches."""
-        columns = [customers.c.id, customers.c.updated_at, *(customers.c[c] for c in MATCH_COLUMNS)]
-        query = select(*columns).where(customers.c.status == "active").order_by(customers.c.id)
-        if changed_since is not None:
-            query = query.where(customers.c.updated_at >= changed_since)
-        result = self.connection.execution_options(yield_per=batch).execute(query)
-        names = ["id", "updated_at", *MATCH_COLUMNS]
+    ) -> Iterator[list[list[Any]]]:
+        """Active profiles as ``[id, changed, *MATCH_COLUMNS]`` lists, in batches, sealed
+        values opened; ``changed``: updated at or after ``changed_since`` (false without it).
+
+        The driver's cursor, not Core: a run reads every profile, and the values go straight
+        to the comparison table (birth dates as the engine returns them, text or date)."""
+        listed = ", ".join(f'"{name}"' for name in MATCH_COLUMNS)
+        flag = "updated_at >= ?" if changed_since is not None else "1 = 0"
+        sql = (
+            f"SELECT id, {flag}, {listed} FROM customers "  # noqa: S608 - names are constants
+            "WHERE status = 'active' ORDER BY id"
+        )
+        params = [] if changed_since is None else [raw.db_datetime(self.connection, changed_since)]
+        names = ["id", "changed", *MATCH_COLUMNS]
         sealed = {i: name for i, name in enumerate(names) if name in SEALED_FIELDS}
-        for partition in result.partitions(batch):
-            yield [tuple(row) for row in self.sealer.open_columns(partition, sealed)]
+        db = raw.cursor(self.connection)
+        try:
+            db.execute(raw.placeholders(self.connection, sql), tuple(params))
+            while rows := db.fetchmany(batch):
+                yield self.sealer.open_columns(rows, sealed)
+        finally:
+            db.close()
 
 
 class DedupeModelRepository(Repository):
