@@ -18,7 +18,15 @@ from sqlalchemy import JSON, Boolean, Connection, Date, Table
 
 from clientela.storage.types import UTCDateTime
 
-__all__ = ["cursor", "db_datetime", "execute_many", "fetch_all", "scalar", "select_rows"]
+__all__ = [
+    "cursor",
+    "db_datetime",
+    "execute_many",
+    "fetch_all",
+    "scalar",
+    "select_rows",
+    "streaming_cursor",
+]
 
 Converter = Callable[[Any], Any]
 
@@ -73,6 +81,17 @@ def cursor(connection: Connection) -> Any:
     if not connection.in_transaction():
         connection.begin()
     return connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+def streaming_cursor(connection: Connection, name: str) -> Any:
+    """Like ``cursor``, for a result read in batches and too large to hold at once: on
+    PostgreSQL a server-side cursor (psycopg's client cursor would fetch every row at
+    ``execute``); SQLite's cursor steps through the rows already."""
+    if connection.dialect.name == "sqlite":
+        return cursor(connection)
+    if not connection.in_transaction():
+        connection.begin()
+    return connection.connection.driver_connection.cursor(name=name)  # type: ignore[union-attr]
 
 
 def placeholders(connection: Connection, sql: str) -> str:

@@ -43,3 +43,20 @@ def test_bulk_insert_and_raw_select_agree_with_sqlalchemy(store: Store) -> None:
     for key, value in row.items():
         assert fast[key] == value, key
     assert fast["created_at"].tzinfo is not None
+
+
+def test_a_streaming_cursor_reads_in_batches_server_side_on_postgresql(store: Store) -> None:
+    """psycopg's ordinary cursor holds the whole result after ``execute``: a scan of every
+    profile must come through a server-side cursor there instead."""
+    sql = "SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 ORDER BY 1"
+    with store.unit_of_work(write=False) as uow:
+        connection = uow.customers.connection
+        db = raw.streaming_cursor(connection, "clientela_test_stream")
+        try:
+            db.execute(raw.placeholders(connection, sql))
+            batches = [db.fetchmany(2), db.fetchmany(2), db.fetchmany(2)]
+            server_side = type(db).__name__ == "ServerCursor"
+        finally:
+            db.close()
+    assert [[tuple(row) for row in batch] for batch in batches] == [[(1,), (2,)], [(3,)], []]
+    assert server_side is (store.engine.dialect.name == "postgresql")

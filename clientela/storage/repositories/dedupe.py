@@ -168,7 +168,7 @@ class MatchCandidateRepository(Repository):
         params = [] if changed_since is None else [raw.db_datetime(self.connection, changed_since)]
         names = ["id", "changed", *MATCH_COLUMNS]
         sealed = {i: name for i, name in enumerate(names) if name in SEALED_FIELDS}
-        db = raw.cursor(self.connection)
+        db = raw.streaming_cursor(self.connection, "clientela_match_profiles")
         try:
             db.execute(raw.placeholders(self.connection, sql), tuple(params))
             while rows := db.fetchmany(batch):
