@@ -76,22 +76,24 @@ def _readers(table: Table, names: tuple[str, ...], dialect: str) -> tuple[Conver
     return tuple(readers)
 
 
-def cursor(connection: Connection) -> Any:
-    """A DB-API cursor inside the unit of work's transaction (begun here if need be)."""
+def _driver(connection: Connection) -> Any:
+    """The DB-API connection inside the unit of work's transaction (begun here if need be)."""
     if not connection.in_transaction():
         connection.begin()
-    return connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    return connection.connection.driver_connection
+
+
+def cursor(connection: Connection) -> Any:
+    """A DB-API cursor inside the unit of work's transaction."""
+    return _driver(connection).cursor()
 
 
 def streaming_cursor(connection: Connection, name: str) -> Any:
     """Like ``cursor``, for a result read in batches and too large to hold at once: on
     PostgreSQL a server-side cursor (psycopg's client cursor would fetch every row at
     ``execute``); SQLite's cursor steps through the rows already."""
-    if connection.dialect.name == "sqlite":
-        return cursor(connection)
-    if not connection.in_transaction():
-        connection.begin()
-    return connection.connection.driver_connection.cursor(name=name)  # type: ignore[union-attr]
+    driver = _driver(connection)
+    return driver.cursor() if connection.dialect.name == "sqlite" else driver.cursor(name=name)
 
 
 def placeholders(connection: Connection, sql: str) -> str:

@@ -28,7 +28,6 @@ from clientela.security.envelope import (
     key_id_of,
     new_data_key,
     open_body,
-    open_value,
     seal_value,
     unwrap_key,
     wrap_key,
@@ -228,11 +227,7 @@ class Sealer:
                     sealed.append((row, position, field, key_id, body))
         ciphers = self._unwrap(list(dict.fromkeys(item[3] for item in sealed)))
         for row, position, field, key_id, body in sealed:
-            cipher = ciphers.get(key_id)
-            try:
-                row[position] = None if cipher is None else open_body(cipher, field, body)
-            except KeyUnavailable:
-                row[position] = None
+            row[position] = _open_or_none(ciphers.get(key_id), field, body)
         return lists
 
     def open_field(self, field: str, value: Any) -> Any:
@@ -242,10 +237,8 @@ class Sealer:
         return self._open(field, value)
 
     def _open(self, field: str, token: str) -> str | None:
-        cipher = self._ciphers.get(key_id_of(token))
-        if cipher is None:
-            return None  # crypto-shredded: the value is gone for good
-        return _open_or_none(cipher, field, token)
+        key_id, _, body = token[len(PREFIX) :].partition(":")
+        return _open_or_none(self._ciphers.get(key_id), field, body)
 
     # --- blind indexes ---------------------------------------------------------------------
 
@@ -258,9 +251,13 @@ class Sealer:
         return blind(self._index, kind, value, self._blind_bytes)
 
 
-def _open_or_none(cipher: AESGCM, field: str, token: str) -> str | None:
+def _open_or_none(cipher: AESGCM | None, field: str, body: str) -> str | None:
+    """The value sealed in ``body`` (a sealed value without its prefix and key id); ``None``
+    when its key is gone — crypto-shredded, the value is gone for good."""
+    if cipher is None:
+        return None
     try:
-        return open_value(cipher, field, token)
+        return open_body(cipher, field, body)
     except KeyUnavailable:
         return None
 
