@@ -173,6 +173,11 @@ class Settings(BaseSettings):
             raise ValueError("must be HH:MM, e.g. 03:30")
         return f"{int(hours):02d}:{int(minutes):02d}"
 
+    @field_validator("dedupe_memory_limit")
+    @classmethod
+    def _default_when_empty(cls, value: str | None) -> str | None:
+        return value or None  # empty: DuckDB's own default
+
     @field_validator("default_region")
     @classmethod
     def _known_region(cls, value: str) -> str:

@@ -77,7 +77,7 @@ def train_model(store: Store, *, settings: Settings, actor: Actor, table: Any | 
             u_max_pairs=settings.dedupe_u_max_pairs,
             em_max_pairs=settings.dedupe_em_max_pairs,
             backend=settings.dedupe_backend,
-            memory_limit=settings.dedupe_memory_limit or None,
+            memory_limit=settings.dedupe_memory_limit,
         )
     except ValueError as exc:
         raise BadRequest(f"The duplicate model could not be trained: {exc}.") from None
@@ -201,7 +201,7 @@ def _run(
         new_ids=new_ids,
         threshold=settings.dedupe_review_probability,
         backend=settings.dedupe_backend,
-        memory_limit=settings.dedupe_memory_limit or None,
+        memory_limit=settings.dedupe_memory_limit,
     ):
         for pair in batch:
             key = (pair.left_id, pair.right_id)

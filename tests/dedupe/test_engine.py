@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from clientela.dedupe import engine
+from tests import factories
 
 
 def _levels(model: dict[str, Any], comparison: str) -> dict[str, float]:
@@ -101,3 +102,9 @@ def test_the_spill_directory_goes_with_its_connection(tmp_path: Any, monkeypatch
     del database
     gc.collect()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_memory_limit_leaves_duckdb_its_default(tmp_path: Any) -> None:
+
+    assert factories.settings(data_dir=tmp_path, dedupe_memory_limit="").dedupe_memory_limit is None
+    assert factories.settings(data_dir=tmp_path).dedupe_memory_limit == "3GB"
