@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from clientela.audit.service import record as audit
@@ -76,10 +77,16 @@ def _json(value: Any) -> Any:
 
 
 def _jsonable(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: _json(value) for key, value in row.items()}
+    copy = dict(row)
+    for key, value in row.items():
+        if isinstance(value, date):  # datetime is a date too
+            copy[key] = value.isoformat()
+    return copy
 
 
-def _groups(columns: list[str]) -> dict[str, tuple[str, ...]]:
+@lru_cache(maxsize=64)
+def _groups(columns: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Field groups of a profile with these columns (the same few column sets every merge)."""
     grouped: dict[str, tuple[str, ...]] = {}
     for group, fields in FIELD_GROUPS.items():
         grouped[group] = tuple(f for f in fields if f in columns)
@@ -139,7 +146,7 @@ def golden_record(
     chosen: dict[str, Any] = {}
     observed = dict(survivor.get("field_observed") or {})
     theirs_observed = merged.get("field_observed") or {}
-    columns = [c for c in survivor if c not in NOT_PROFILE]
+    columns = tuple(c for c in survivor if c not in NOT_PROFILE)
     for group, fields in _groups(columns).items():
         if not fields:
             continue

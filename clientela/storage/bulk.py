@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from clientela.storage.types import UTCDateTime
 
-__all__ = ["insert_rows"]
+__all__ = ["insert_rows", "update_rows"]
 
 Converter = Callable[[Any], Any]
 
@@ -37,7 +37,9 @@ def _sqlite_date(value: date | None) -> str | None:
 
 
 def _json(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value).decode()
+    # Keys may be str subclasses (SQLAlchemy's column and table names), which orjson refuses
+    # without this option.
+    return None if value is None else orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _boolean(value: bool | None) -> int | None:
@@ -155,3 +157,52 @@ def _copy_postgresql(
                 copy.write_row(record)
     except psycopg.errors.IntegrityError as exc:
         raise IntegrityError(statement, None, exc) from exc
+
+
+@cache
+def _sqlite_converters(table: Table, names: tuple[str, ...]) -> tuple[Converter | None, ...]:
+    return _sqlite_plan(table, names)[1]
+
+
+def _jsonb(value: Any) -> Any:
+    from psycopg.types.json import Jsonb
+
+    return None if value is None else Jsonb(value)
+
+
+def update_rows(
+    connection: Connection,
+    table: Table,
+    set_columns: Sequence[str],
+    where_columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+) -> int:
+    """``UPDATE table SET set_columns WHERE where_columns`` (each ``= ?``) for every row of
+    values (``set_columns``' values, then ``where_columns``'), in one ``executemany``; returns
+    the number of rows changed. Values are converted as in ``insert_rows``."""
+    if not rows:
+        return 0
+    names = (*set_columns, *where_columns)
+    assigned = ", ".join(f'"{name}" = ?' for name in set_columns)
+    matched = " AND ".join(f'"{name}" = ?' for name in where_columns)
+    # Table and column names come from tables.py, never from input.
+    sql = f'UPDATE "{table.name}" SET {assigned} WHERE {matched}'  # noqa: S608
+    if connection.dialect.name == "sqlite":
+        converters = _sqlite_converters(table, names)
+    else:
+        json_columns = _json_columns(table)
+        converters = tuple(_jsonb if name in json_columns else None for name in names)
+        sql = sql.replace("?", "%s")
+    plan = list(zip(converters, range(len(names)), strict=True))
+    values = [
+        tuple([row[i] if convert is None else convert(row[i]) for convert, i in plan])
+        for row in rows
+    ]
+    if not connection.in_transaction():
+        connection.begin()
+    db = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        db.executemany(sql, values)
+        return int(db.rowcount)
+    finally:
+        db.close()

@@ -8,7 +8,7 @@ through both paths on both engines and compare).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from functools import cache, lru_cache
 from typing import Any
@@ -23,12 +23,23 @@ __all__ = [
     "db_datetime",
     "execute_many",
     "fetch_all",
+    "in_lists",
     "scalar",
     "select_rows",
     "streaming_cursor",
 ]
 
 Converter = Callable[[Any], Any]
+
+#: Values bound in one ``IN (...)`` list: under every engine's limit on parameters.
+IN_LIST_SIZE = 900
+
+
+def in_lists(values: Sequence[Any]) -> Iterator[tuple[Sequence[Any], str]]:
+    """``values`` in slices for ``IN (...)`` lists: each slice with its ``?, ?, ...`` marks."""
+    for start in range(0, len(values), IN_LIST_SIZE):
+        chunk = values[start : start + IN_LIST_SIZE]
+        yield chunk, ", ".join("?" for _ in chunk)
 
 
 def _is_json(column_type: Any) -> bool:
@@ -114,7 +125,7 @@ def select_rows(
     ``where`` and ``order_by`` are written by the storage layer (never from input) with ``?``
     placeholders; values always go in ``params``.
     """
-    names = tuple(columns or (column.name for column in table.columns))
+    names = tuple(str(name) for name in columns or (column.name for column in table.columns))
     dialect = connection.dialect.name
     listed = ", ".join(f'"{name}"' for name in names)
     sql = f'SELECT {listed} FROM "{table.name}" WHERE {where}'  # noqa: S608 - see docstring

@@ -198,12 +198,23 @@ class Sealer:
         assert cipher is not None
         return seal_value(cipher, key_id, field, value)
 
-    def open_rows(self, rows: Iterable[Mapping[Any, Any]]) -> list[dict[str, Any]]:
-        """Copies of ``rows`` with every sealed value opened (``None`` where the key is gone)."""
+    def open_rows(
+        self, rows: Iterable[Mapping[Any, Any]], *, fields: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Copies of ``rows`` with every sealed value opened (``None`` where the key is gone);
+        with ``fields``, only those are looked at (a table whose sealed columns are known)."""
         copies = [dict(row) for row in rows]
-        self._load(key_id_of(v) for row in copies for v in row.values() if is_sealed(v))
+        if fields is None:
+            self._load(key_id_of(v) for row in copies for v in row.values() if is_sealed(v))
+            for row in copies:
+                for field, value in row.items():
+                    if is_sealed(value):
+                        row[field] = self._open(field, value)
+            return copies
+        self._load(key_id_of(v) for row in copies for f in fields if is_sealed(v := row.get(f)))
         for row in copies:
-            for field, value in row.items():
+            for field in fields:
+                value = row.get(field)
                 if is_sealed(value):
                     row[field] = self._open(field, value)
         return copies

@@ -19,6 +19,7 @@ from sqlalchemy import (
     update,
 )
 
+from clientela.storage import raw
 from clientela.storage.bulk import insert_rows
 from clientela.storage.repositories._base import (
     Repository,
@@ -67,13 +68,20 @@ class ProvenanceRepository(Repository):
         return {str(row[0]): str(row[1]) for row in rows}
 
     def for_customers(self, customer_ids: Sequence[str]) -> list[dict[str, Any]]:
-        rows = self.connection.execute(
-            select(field_provenance, sources.c.name.label("source"))
-            .outerjoin(sources, sources.c.id == field_provenance.c.source_id)
-            .where(field_provenance.c.customer_id.in_(list(customer_ids)))
-            .order_by(field_provenance.c.observed_at, field_provenance.c.id)
-        )
-        return self._opened([dict(row) for row in rows.mappings()])
+        """Every observation of these profiles with its source's name, oldest first."""
+        ids = list(dict.fromkeys(customer_ids))
+        rows: list[dict[str, Any]] = []
+        for chunk, marks in raw.in_lists(ids):
+            rows += raw.select_rows(
+                self.connection, field_provenance, f'"customer_id" IN ({marks})', chunk
+            )
+        if not rows:
+            return []
+        names = dict(raw.fetch_all(self.connection, "SELECT id, name FROM sources", ()))
+        rows.sort(key=lambda row: (row["observed_at"], row["id"]))
+        for row in rows:
+            row["source"] = names.get(row["source_id"])
+        return self._opened(rows)
 
     def _opened(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         opened = self.sealer.open_rows(row["fields"] for row in rows)

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Date, bindparam, case, delete, func, or_, 
 
 from clientela.security.envelope import PREFIX, SEALED_FIELDS
 from clientela.storage import raw
-from clientela.storage.bulk import insert_rows
+from clientela.storage.bulk import insert_rows, update_rows
 from clientela.storage.errors import StaleWrite
 from clientela.storage.repositories._base import Repository
 from clientela.storage.tables import customer_name_tokens, customers, events, transactions
@@ -37,14 +37,18 @@ class CustomerRepository(Repository):
 
     def get(self, customer_id: str) -> dict[str, Any] | None:
         rows = raw.select_rows(self.connection, customers, '"id" = ?', (customer_id,))
-        return self.sealer.open_rows(rows)[0] if rows else None
+        return self.sealer.open_rows(rows, fields=SEALED_FIELDS)[0] if rows else None
 
     def get_many(self, ids: Iterable[str]) -> list[dict[str, Any]]:
         id_list = list(ids)
         if not id_list:
             return []
-        rows = self.connection.execute(select(customers).where(customers.c.id.in_(id_list)))
-        by_id = {row["id"]: row for row in self.sealer.open_rows(rows.mappings())}
+        by_id: dict[str, dict[str, Any]] = {}
+        distinct = list(dict.fromkeys(id_list))
+        for chunk, marks in raw.in_lists(distinct):
+            rows = raw.select_rows(self.connection, customers, f'"id" IN ({marks})', chunk)
+            for row in self.sealer.open_rows(rows, fields=SEALED_FIELDS):
+                by_id[row["id"]] = row
         return [by_id[i] for i in id_list if i in by_id]
 
     def update(self, customer_id: str, values: Mapping[str, Any], *, expected_version: int) -> None:
@@ -92,11 +96,12 @@ class CustomerRepository(Repository):
         """Store derived quality (not a change of the profile: no new version)."""
         if not scores:
             return
-        self.connection.execute(
-            update(customers)
-            .where(customers.c.id == bindparam("key"))
-            .values(quality_score=bindparam("score"), quality=bindparam("parts")),
-            [{"key": key, "score": score, "parts": dict(parts)} for key, score, parts in scores],
+        update_rows(
+            self.connection,
+            customers,
+            ("quality_score", "quality"),
+            ("id",),
+            [(score, dict(parts), key) for key, score, parts in scores],
         )
 
     def active_ids(self) -> list[str]:
@@ -116,31 +121,23 @@ class CustomerRepository(Repository):
     def update_versions(self, changes: Sequence[tuple[str, Mapping[str, Any], int, int]]) -> None:
         """Many updates at once: (id, values, expected version, new version). Rows with the same
         columns go in one ``executemany``; any row changed meanwhile fails them all."""
-        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for customer_id, plain, expected, new in changes:
-            values = self._sealed(customer_id, plain)
+        groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        first: dict[tuple[str, ...], str] = {}
+        sealed = self.sealer.seal_rows(
+            [plain for _, plain, _, _ in changes], [customer_id for customer_id, *_ in changes]
+        )
+        for (customer_id, _, expected, new), values in zip(changes, sealed, strict=True):
             keys = tuple(sorted(values))
+            first.setdefault(keys, customer_id)
             groups.setdefault(keys, []).append(
-                {
-                    "key": customer_id,
-                    "expected": expected,
-                    "new_version": new,
-                    **{f"v_{k}": v for k, v in values.items()},
-                }
+                (new, *(values[k] for k in keys), customer_id, expected)
             )
         for keys, rows in groups.items():
-            statement = (
-                update(customers)
-                .where(customers.c.id == bindparam("key"))
-                .where(customers.c.version == bindparam("expected"))
-                .values(
-                    version=bindparam("new_version"),
-                    **{key: bindparam(f"v_{key}") for key in keys},
-                )
+            changed = update_rows(
+                self.connection, customers, ("version", *keys), ("id", "version"), rows
             )
-            result = self.connection.execute(statement, rows)
-            if result.rowcount is not None and 0 <= result.rowcount < len(rows):
-                raise StaleWrite(rows[0]["key"])
+            if 0 <= changed < len(rows):
+                raise StaleWrite(first[keys])
 
     def restore(self, row: Mapping[str, Any]) -> None:
         """Write a profile back exactly as a snapshot recorded it, version included."""

@@ -6,12 +6,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import select, update
 
+from clientela.storage import raw
+from clientela.storage.bulk import insert_rows
 from clientela.storage.repositories._base import Repository
 from clientela.storage.tables import (
     consent_events,
-    customer_name_tokens,
     events,
     field_provenance,
     identities,
@@ -85,8 +86,7 @@ class MergeRepository(Repository):
         return self._opened(row.first())
 
     def add_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        if rows:
-            self.connection.execute(insert(merges), self._sealed(rows))
+        insert_rows(self.connection, merges, self._sealed(rows), {})
 
     def rows_of(self, customer_ids: Sequence[str]) -> dict[str, dict[str, list[Any]]]:
         """Ids of the rows each profile owns, by table (what a merge re-points)."""
@@ -96,12 +96,13 @@ class MergeRepository(Repository):
         }
         ids = list(customer_ids)
         for table in _PERSONAL_TABLES:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                rows = self.connection.execute(
-                    select(table.c.customer_id, table.c.id)
-                    .where(table.c.customer_id.in_(chunk))
-                    .order_by(table.c.id)
+            for chunk, marks in raw.in_lists(ids):
+                rows = raw.fetch_all(
+                    self.connection,
+                    # Table names come from tables.py, never from input.
+                    f'SELECT customer_id, id FROM "{table.name}" '  # noqa: S608
+                    f"WHERE customer_id IN ({marks}) ORDER BY id",
+                    chunk,
                 )
                 for owner, row_id in rows:
                     owned[owner][table.name].append(row_id)
@@ -111,21 +112,18 @@ class MergeRepository(Repository):
         """Re-point every row of each key profile to its value (merged id -> survivor id)."""
         if not targets:
             return
-        pairs = [{"source": a, "target": b} for a, b in targets.items()]
+        pairs = [(target, source) for source, target in targets.items()]
         for table in _PERSONAL_TABLES:
-            self.connection.execute(
-                update(table)
-                .where(table.c.customer_id == bindparam("source"))
-                .values(customer_id=bindparam("target")),
+            raw.execute_many(
+                self.connection,
+                f'UPDATE "{table.name}" SET customer_id = ? WHERE customer_id = ?',  # noqa: S608
                 pairs,
             )
-        ids = list(targets)
-        for start in range(0, len(ids), 500):
-            self.connection.execute(
-                delete(customer_name_tokens).where(
-                    customer_name_tokens.c.customer_id.in_(ids[start : start + 500])
-                )
-            )
+        raw.execute_many(
+            self.connection,
+            "DELETE FROM customer_name_tokens WHERE customer_id = ?",
+            [(source,) for source in targets],
+        )
 
     def move_back(self, moved: Mapping[str, Sequence[Any]], from_id: str, to_id: str) -> None:
         """Undo ``move_rows``: the listed rows, where still on ``from_id``, go back to ``to_id``."""
