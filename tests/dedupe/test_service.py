@@ -76,6 +76,21 @@ def test_review_decisions_are_respected_by_the_next_run(store: Store, fast: Sett
     assert tuple(sorted((rejected["left_id"], rejected["right_id"]))) not in merged_pairs(store)
 
 
+def test_profiles_in_the_review_queue_lose_their_uniqueness_score(
+    store: Store, fast: Settings
+) -> None:
+    ids, _ = people_with_duplicates(store, fast)
+    run_dedupe(store, settings=fast, actor=ACTOR)
+    with store.unit_of_work(write=False) as uow:
+        pending, _ = list_candidates(uow, status="pending", limit=1000)
+        queued = {c["left_id"] for c in pending} | {c["right_id"] for c in pending}
+        rows = {row["id"]: row for row in uow.customers.get_many(list(ids.values()))}
+    assert queued and set(rows) - queued
+    for customer_id, row in rows.items():
+        expected = 0.0 if customer_id in queued else 1.0
+        assert row["quality"]["parts"]["uniqueness"] == expected, customer_id
+
+
 def test_incremental_run_scores_only_pairs_with_new_profiles(store: Store, fast: Settings) -> None:
     ids, _ = people_with_duplicates(store, fast)
     run_dedupe(store, settings=fast, actor=ACTOR)

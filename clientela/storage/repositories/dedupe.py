@@ -6,11 +6,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import func, insert, select, update
 
 from clientela.domain.ids import new_id
 from clientela.security.envelope import SEALED_FIELDS
 from clientela.storage import raw
+from clientela.storage.bulk import insert_rows
 from clientela.storage.repositories._base import Repository, as_dict
 from clientela.storage.tables import dedupe_models, dedupe_runs, match_candidates
 
@@ -34,22 +35,22 @@ MATCH_COLUMNS = (
 class MatchCandidateRepository(Repository):
     def existing(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
         """Rows of pairs already proposed, whatever their status, keyed by (left, right)."""
+        wanted = set(pairs)
+        lefts = list(dict.fromkeys(left for left, _ in wanted))
         found: dict[tuple[str, str], dict[str, Any]] = {}
-        pending = list(pairs)
-        for start in range(0, len(pending), 400):
-            chunk = pending[start : start + 400]
-            rows = self.connection.execute(
-                select(match_candidates).where(
-                    tuple_(match_candidates.c.left_id, match_candidates.c.right_id).in_(chunk)
-                )
-            ).mappings()
-            for row in rows:
-                found[(row["left_id"], row["right_id"])] = dict(row)
+        # By left id alone (the leading column of the pair's unique index), then the pairs
+        # asked for: a plain IN list on both engines, no row-value comparisons.
+        for chunk, marks in raw.in_lists(lefts):
+            for row in raw.select_rows(
+                self.connection, match_candidates, f'"left_id" IN ({marks})', chunk
+            ):
+                key = (row["left_id"], row["right_id"])
+                if key in wanted:
+                    found[key] = row
         return found
 
     def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        if rows:
-            self.connection.execute(insert(match_candidates), [dict(r) for r in rows])
+        insert_rows(self.connection, match_candidates, rows, {})
 
     def rescore(self, candidate_id: str, values: Mapping[str, Any]) -> None:
         self.connection.execute(
@@ -137,18 +138,16 @@ class MatchCandidateRepository(Repository):
 
     def pending_for(self, customer_ids: Sequence[str]) -> set[str]:
         """Which of these profiles have an open duplicate candidate."""
-        ids = list(customer_ids)
         found: set[str] = set()
-        for start in range(0, len(ids), 400):
-            chunk = ids[start : start + 400]
-            for column in (match_candidates.c.left_id, match_candidates.c.right_id):
-                found.update(
-                    self.connection.execute(
-                        select(column).where(
-                            column.in_(chunk), match_candidates.c.status == "pending"
-                        )
-                    ).scalars()
+        for chunk, marks in raw.in_lists(list(customer_ids)):
+            for column in ("left_id", "right_id"):
+                rows = raw.fetch_all(
+                    self.connection,
+                    f"SELECT {column} FROM match_candidates "  # noqa: S608 - names from here
+                    f"WHERE {column} IN ({marks}) AND status = 'pending'",
+                    chunk,
                 )
+                found.update(str(row[0]) for row in rows)
         return found
 
     def profiles(
