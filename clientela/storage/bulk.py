@@ -17,6 +17,7 @@ import orjson
 from sqlalchemy import JSON, Boolean, Connection, Date, Table
 from sqlalchemy.exc import IntegrityError
 
+from clientela.storage import raw
 from clientela.storage.types import UTCDateTime
 
 __all__ = ["insert_rows", "update_rows"]
@@ -159,11 +160,6 @@ def _copy_postgresql(
         raise IntegrityError(statement, None, exc) from exc
 
 
-@cache
-def _sqlite_converters(table: Table, names: tuple[str, ...]) -> tuple[Converter | None, ...]:
-    return _sqlite_plan(table, names)[1]
-
-
 def _jsonb(value: Any) -> Any:
     from psycopg.types.json import Jsonb
 
@@ -188,21 +184,18 @@ def update_rows(
     # Table and column names come from tables.py, never from input.
     sql = f'UPDATE "{table.name}" SET {assigned} WHERE {matched}'  # noqa: S608
     if connection.dialect.name == "sqlite":
-        converters = _sqlite_converters(table, names)
+        converters = _sqlite_plan(table, names)[1]
     else:
         json_columns = _json_columns(table)
         converters = tuple(_jsonb if name in json_columns else None for name in names)
-        sql = sql.replace("?", "%s")
     plan = list(zip(converters, range(len(names)), strict=True))
     values = [
         tuple([row[i] if convert is None else convert(row[i]) for convert, i in plan])
         for row in rows
     ]
-    if not connection.in_transaction():
-        connection.begin()
-    db = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    db = raw.cursor(connection)
     try:
-        db.executemany(sql, values)
+        db.executemany(raw.placeholders(connection, sql), values)
         return int(db.rowcount)
     finally:
         db.close()

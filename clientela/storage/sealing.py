@@ -204,16 +204,15 @@ class Sealer:
         """Copies of ``rows`` with every sealed value opened (``None`` where the key is gone);
         with ``fields``, only those are looked at (a table whose sealed columns are known)."""
         copies = [dict(row) for row in rows]
-        if fields is None:
-            self._load(key_id_of(v) for row in copies for v in row.values() if is_sealed(v))
-            for row in copies:
-                for field, value in row.items():
-                    if is_sealed(value):
-                        row[field] = self._open(field, value)
-            return copies
-        self._load(key_id_of(v) for row in copies for f in fields if is_sealed(v := row.get(f)))
+
+        def looked_at(row: dict[str, Any]) -> Sequence[str]:
+            return list(row) if fields is None else fields
+
+        self._load(
+            key_id_of(v) for row in copies for f in looked_at(row) if is_sealed(v := row.get(f))
+        )
         for row in copies:
-            for field in fields:
+            for field in looked_at(row):
                 value = row.get(field)
                 if is_sealed(value):
                     row[field] = self._open(field, value)

@@ -122,13 +122,11 @@ class CustomerRepository(Repository):
         """Many updates at once: (id, values, expected version, new version). Rows with the same
         columns go in one ``executemany``; any row changed meanwhile fails them all."""
         groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-        first: dict[tuple[str, ...], str] = {}
         sealed = self.sealer.seal_rows(
             [plain for _, plain, _, _ in changes], [customer_id for customer_id, *_ in changes]
         )
         for (customer_id, _, expected, new), values in zip(changes, sealed, strict=True):
             keys = tuple(sorted(values))
-            first.setdefault(keys, customer_id)
             groups.setdefault(keys, []).append(
                 (new, *(values[k] for k in keys), customer_id, expected)
             )
@@ -137,7 +135,7 @@ class CustomerRepository(Repository):
                 self.connection, customers, ("version", *keys), ("id", "version"), rows
             )
             if 0 <= changed < len(rows):
-                raise StaleWrite(first[keys])
+                raise StaleWrite(rows[0][-2])  # the id, before the expected version
 
     def restore(self, row: Mapping[str, Any]) -> None:
         """Write a profile back exactly as a snapshot recorded it, version included."""
