@@ -70,10 +70,8 @@ class Sealer:
         if not key_ids:
             return ciphers
         wrapping = AESGCM(self._keyring().wrapping_key)
-        for start in range(0, len(key_ids), _CHUNK):
-            chunk = key_ids[start : start + _CHUNK]
-            # The driver's cursor, not Core: one profile read costs one of these.
-            marks = ", ".join("?" for _ in chunk)
+        # The driver's cursor, not Core: one profile read costs one of these.
+        for chunk, marks in raw.in_lists(key_ids):
             rows = raw.fetch_all(
                 self._connection,
                 f"SELECT key_id, wrapped FROM customer_keys WHERE key_id IN ({marks})",  # noqa: S608

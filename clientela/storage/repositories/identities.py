@@ -33,9 +33,7 @@ class IdentityRepository(Repository):
         found: dict[tuple[str, str], str] = {}
         for kind, values in values_by_kind.items():
             # kind = ? AND value IN (...) is an index seek per value on (kind, value).
-            for start in range(0, len(values), 900):
-                chunk = values[start : start + 900]
-                marks = ", ".join("?" for _ in chunk)
+            for chunk, marks in raw.in_lists(values):
                 sql = (  # only placeholders are formatted in
                     "SELECT value, customer_id FROM identities "  # noqa: S608
                     f"WHERE kind = ? AND value IN ({marks})"
