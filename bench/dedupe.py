@@ -6,13 +6,17 @@ the same run.
   settings, and identities exported under their survivor are scored pairwise against the true
   links; beside recordlinkage's classic pipeline (blocking, comparisons, ECM).
 - ``--synthetic N``: Faker people (pt_BR and en_US), about 20% duplicates with 1-3 corruptions
-  (typos, day/month swaps, missing fields, moved address), stored, then the end-to-end run from
-  the store (read, train, predict, cluster, write merges) beside a raw Splink run on the same
-  rows (no store), and an incremental run of ``--incremental`` new records.
+  (typos, day/month swaps, missing fields, moved address). ``--contacts`` adds e-mail and often a
+  phone (and two surnames for most Brazilians); they are identities, unique in the store, so a
+  duplicate has none or other ones (same mailbox name elsewhere, a typo, a work address, a new
+  number). The people are stored, then the end-to-end run from the store (read, train,
+  predict, cluster, write merges) beside a raw Splink run on the same rows (no store), and an
+  incremental run of ``--incremental`` new records.
 
 Every pipeline runs in its own process, so each peak RSS is its own.
 
-Run: ``.venv/bin/python bench/dedupe.py [--datasets febrl3,febrl1] [--synthetic 100000]``
+Run: ``.venv/bin/python bench/dedupe.py [--datasets febrl3,febrl1] [--synthetic 100000]
+[--contacts]``
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import resource
 import sys
 import tempfile
 import time
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -163,8 +168,12 @@ def recordlinkage_febrl(name: str) -> dict[str, Any]:
 # --- synthetic people ---------------------------------------------------------------------------
 
 
-def synthetic(rows: int, seed: int = 5) -> tuple[list[dict[str, Any]], Pairs]:
-    """People with ~20% duplicate records (1-3 corruptions each); ids are ``e<entity>-<n>``."""
+def synthetic(
+    rows: int, seed: int = 5, contacts: bool = False
+) -> tuple[list[dict[str, Any]], Pairs]:
+    """People with ~20% duplicate records (1-3 corruptions each); ids are ``e<entity>-<n>``.
+    With ``contacts``, as a store holds them: e-mail and phones, two surnames for most
+    Brazilians."""
     from faker import Faker
 
     rng = random.Random(seed)
@@ -179,6 +188,7 @@ def synthetic(rows: int, seed: int = 5) -> tuple[list[dict[str, Any]], Pairs]:
             # Real postal codes lie in one city and a city has many: a prefix per city.
             "city": [(fake.city(), f"{rng.randrange(10_000, 99_999)}") for _ in range(5000)],
         }
+    reachable = _Contacts(rng) if contacts else None
     records: list[dict[str, Any]] = []
     truth: Pairs = set()
     entity = 0
@@ -188,9 +198,14 @@ def synthetic(rows: int, seed: int = 5) -> tuple[list[dict[str, Any]], Pairs]:
         city, prefix = rng.choice(pool["city"])
         postal = _postal(rng, prefix, locale)
         born = date(1940, 1, 1) + timedelta(days=rng.randrange(365 * 65))
-        person = {
-            "given_name": rng.choice(pool["given"]),
-            "family_name": rng.choice(pool["family"]),
+        given, family = rng.choice(pool["given"]), rng.choice(pool["family"])
+        if reachable and locale == "pt_BR" and rng.random() < 0.7:  # two surnames, mostly
+            family = f"{family} {rng.choice(pool['family'])}"
+        person: dict[str, Any] = {"given_name": given, "family_name": family}
+        if reachable:
+            person["email"] = reachable.email(given, family, locale)
+            person["phone"] = reachable.phone(locale) if rng.random() < 0.7 else None
+        person |= {
             "birth_date": born.isoformat(),
             "address_line1": f"{rng.choice(pool['street'])} {rng.randint(1, 2999)}",
             "city": city,
@@ -200,7 +215,8 @@ def synthetic(rows: int, seed: int = 5) -> tuple[list[dict[str, Any]], Pairs]:
         copies = [person]
         if rng.random() < 0.25:  # about 20% of all records are duplicates
             for _ in range(1 if rng.random() < 0.8 else 2):
-                copies.append(_corrupt(rng, person, pool))
+                copy = _corrupt(rng, person, pool)
+                copies.append(reachable.second_record(copy, locale) if reachable else copy)
         ids = []
         for n, copy in enumerate(copies):
             record_id = f"e{entity}-{n}"
@@ -213,6 +229,80 @@ def synthetic(rows: int, seed: int = 5) -> tuple[list[dict[str, Any]], Pairs]:
     records = records[:rows]
     present = {r["identities"][0]["value"] for r in records}
     return records, {p for p in truth if p[0] in present and p[1] in present}
+
+
+_MAIL_PROVIDERS = {
+    "pt_BR": ("gmail.com", "hotmail.com", "yahoo.com.br", "uol.com.br", "bol.com.br"),
+    "en_US": ("gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "aol.com"),
+}
+_AREA_CODES = {
+    "pt_BR": (11, 12, 19, 21, 27, 31, 41, 47, 48, 51, 61, 62, 71, 81, 85, 91, 92, 98),
+    "en_US": (201, 212, 305, 312, 404, 415, 503, 512, 602, 617, 702, 713, 808, 917, 971),
+}
+
+
+class _Contacts:
+    """E-mail addresses and phone numbers, unique across the data set as the store requires (they
+    are identities). A person's second record therefore carries none, or another one: the same
+    mailbox name at another provider, a mistyped address, a work address, a new number."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.taken: set[str] = set()
+
+    def _free(self, address: str) -> str:
+        """The address, or with digits added to its mailbox name until no one else has it (as
+        providers ask)."""
+        while address in self.taken:
+            address = address.replace("@", f"{self.rng.randrange(10)}@")
+        self.taken.add(address)
+        return address
+
+    def email(self, given: str, family: str, locale: str) -> str:
+        g, f = _ascii(given), _ascii(family)
+        user = self.rng.choice((f"{g}.{f}", f"{g}{f}", f"{g[0]}{f}", f"{g}_{f}"))
+        provider = self.rng.choice(_MAIL_PROVIDERS[locale])
+        user += str(self.rng.randrange(100)) if self.rng.random() < 0.5 else ""
+        return self._free(f"{user}@{provider}")
+
+    def phone(self, locale: str) -> str:
+        import phonenumbers
+
+        rng = self.rng
+        while True:
+            area = rng.choice(_AREA_CODES[locale])
+            if locale == "pt_BR":  # mobile: 9 and eight digits
+                number = f"+55{area}9{rng.randint(6, 9)}{rng.randrange(10**7):07d}"
+            else:
+                line = f"{rng.randint(2, 9)}{rng.randrange(100):02d}{rng.randrange(10**4):04d}"
+                number = f"+1{area}{line}"
+            if number not in self.taken and phonenumbers.is_valid_number(
+                phonenumbers.parse(number)
+            ):
+                self.taken.add(number)
+                return number
+
+    def second_record(self, record: dict[str, Any], locale: str) -> dict[str, Any]:
+        user, _, provider = record["email"].partition("@")
+        kind = self.rng.random()
+        email: str | None
+        if kind < 0.45:
+            email = None
+        elif kind < 0.7:  # the same mailbox name at another provider
+            others = [p for p in _MAIL_PROVIDERS[locale] if p != provider]
+            email = self._free(f"{user}@{self.rng.choice(others)}")
+        elif kind < 0.85:  # mistyped
+            email = self._free(f"{_typo(self.rng, user)}@{provider}")
+        else:  # at work
+            g, f = _ascii(record["given_name"]), _ascii(record["family_name"])
+            email = self._free(f"{g[0]}{f}@{f}{self.rng.randrange(1000)}.com")
+        phone = self.phone(locale) if record.get("phone") and self.rng.random() < 0.5 else None
+        return {**record, "email": email, "phone": phone}
+
+
+def _ascii(name: str) -> str:
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return "".join(c for c in folded.lower() if c.isalnum()) or "x"
 
 
 def _postal(rng: random.Random, prefix: str, locale: str) -> str:
@@ -261,7 +351,7 @@ def _row(record: dict[str, Any]) -> tuple[Any, ...]:
         record.get("family_name"),
         record.get("birth_date"),
         record.get("email"),
-        None,
+        record.get("phone"),
         None,
         record.get("address_line1"),
         None,
@@ -272,7 +362,9 @@ def _row(record: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def prepare_synthetic(rows: int, incremental: int, workdir: str) -> dict[str, Any]:
+def prepare_synthetic(
+    rows: int, incremental: int, workdir: str, contacts: bool = False
+) -> dict[str, Any]:
     """Generate the people once: the store loaded with the first ``rows``, the same rows as a
     Parquet file for raw Splink, the ``incremental`` later ones and the truth kept aside. Its
     own process, so generating and loading weigh on no measured peak."""
@@ -289,7 +381,7 @@ def prepare_synthetic(rows: int, incremental: int, workdir: str) -> dict[str, An
     from clientela.sources.service import ensure_source
     from clientela.storage.store import Store
 
-    records, truth = synthetic(rows + incremental)
+    records, truth = synthetic(rows + incremental, contacts=contacts)
     base = Path(workdir)
     pq.write_table(engine.prepare(_row(r) for r in records[:rows]), base / "rows.parquet")
     present = {r["identities"][0]["value"] for r in records[:rows]}
@@ -421,6 +513,9 @@ def main() -> None:
     parser.add_argument("--synthetic", type=int, default=0, help="rows of synthetic people")
     parser.add_argument("--incremental", type=int, default=10_000)
     parser.add_argument("--u-max-pairs", type=float, default=5e6)
+    parser.add_argument(
+        "--contacts", action="store_true", help="synthetic people with e-mail and phone"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
         for name in [d for d in args.datasets.split(",") if d]:
@@ -439,10 +534,11 @@ def main() -> None:
             )
         if args.synthetic:
             rows = args.synthetic
-            prepared = in_process(prepare_synthetic, rows, args.incremental, workdir)
+            prepared = in_process(prepare_synthetic, rows, args.incremental, workdir, args.contacts)
             raw = in_process(raw_splink, workdir, args.u_max_pairs)
             ours = in_process(clientela_synthetic, workdir, args.u_max_pairs)
-            print(f"synthetic: {rows} records (stored in {prepared['load_seconds']:.0f} s)")
+            kind = "with e-mail and phone" if args.contacts else "names, birth dates, addresses"
+            print(f"synthetic: {rows} records, {kind} (stored in {prepared['load_seconds']:.0f} s)")
             print(_line("clientela (from the store)", ours))
             print(_line("raw Splink (same rows)", raw))
             print(f"  clientela stages {ours['stages']}, {ours['merges']} merges")

@@ -1,9 +1,10 @@
 """The probabilistic duplicate model: Splink (Fellegi-Sunter) on DuckDB, or on Spark for scale.
 
-Profiles are folded into comparison columns (case and accents removed, phone tails, e-mail
-user parts), comparisons and blocking rules are chosen from the columns the store actually
-fills, u is trained by random sampling and m by expectation maximisation — no hand-set weights.
-A trained model is a Splink settings dict (JSON) and is stored, versioned, by the caller.
+Profiles are folded into comparison columns (case and accents removed, phone tails, mailbox
+names and what they add to their owner's names), comparisons and blocking rules are chosen from
+the columns the store actually fills, u is trained by random sampling and m by expectation
+maximisation — no hand-set weights. A trained model is a Splink settings dict (JSON) and is
+stored, versioned, by the caller.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ logger = logging.getLogger("clientela.dedupe")
 logging.getLogger("splink").setLevel(logging.ERROR)
 
 #: Columns derived from a stored one, placed after it.
-_DERIVED = {"email": ("email_user",), "phone": ("phone_tail",)}
+_DERIVED = {"email": ("email_user", "email_mark"), "phone": ("phone_tail",)}
 #: Comparison columns, in the order ``prepare`` builds them.
 COLUMNS = (
     "unique_id",
@@ -78,6 +79,19 @@ def _digits(value: Any) -> str | None:
         return None
     text = _NOT_DIGIT.sub("", str(value))
     return text or None
+
+
+def mailbox_mark(user: str | None, given: str | None, family: str | None) -> str | None:
+    """What a mailbox name says beyond its owner's name ("maria.silva1987" -> "1987"), or None
+    when it says next to nothing ("maria.silva", "msilva"). Namesakes pick the same names for
+    their mailboxes, so only this remainder tells two people apart."""
+    if not user:
+        return None
+    rest = _NOT_ALNUM.sub("", _fold(user) or "").lower()
+    tokens = {t for name in (given, family) if name for t in _NOT_ALNUM.split(name) if len(t) > 1}
+    for token in sorted(tokens, key=len, reverse=True):
+        rest = rest.replace(token, "", 1)
+    return rest if len(rest) > 1 else None
 
 
 def _iso(value: Any) -> str | None:
@@ -122,11 +136,15 @@ def prepare(rows: Iterable[Sequence[Any]]) -> pa.Table:
         postal = row[i_postal]
         country = row[i_country]
         add["unique_id"](str(row[0]))
-        add["given_name"](fold_common(row[i_given]))
-        add["family_name"](fold_common(row[i_family]))
+        given = fold_common(row[i_given])
+        family = fold_common(row[i_family])
+        user = email.split("@", 1)[0] if email else None
+        add["given_name"](given)
+        add["family_name"](family)
         add["birth_date"](_iso(row[i_birth]))
         add["email"](email)
-        add["email_user"](email.split("@", 1)[0] if email else None)
+        add["email_user"](user)
+        add["email_mark"](mailbox_mark(user, given, family))
         add["phone"](phone)
         add["phone_tail"](phone[-8:] if phone else None)
         add["document"](_digits(row[i_document]))
@@ -205,7 +223,25 @@ def _comparisons(fill: dict[str, float]) -> list[Any]:
             )
         )
     if _filled(fill, "email"):
-        chosen.append(cl.EmailComparison("email").configure(term_frequency_adjustments=False))
+        # Mailbox names are made of their owners' names: "maria.silva" at two providers is as
+        # often two Marias as one, and the name comparison has counted that already (Splink's
+        # fuzzy e-mail levels joined namesakes on their names a second time). Only what a
+        # mailbox name adds to the name (digits, nicknames) is evidence; without it, none.
+        chosen.append(
+            cl.CustomComparison(
+                output_column_name="email",
+                comparison_levels=[
+                    cll.NullLevel("email_mark"),
+                    cll.ExactMatchLevel("email"),
+                    cll.ExactMatchLevel("email_user"),
+                    cll.And(
+                        cll.ExactMatchLevel("email_mark"),
+                        cll.DamerauLevenshteinLevel("email_user", 2),
+                    ),
+                    cll.ElseLevel(),
+                ],
+            )
+        )
     if _filled(fill, "phone"):
         chosen.append(
             cl.CustomComparison(

@@ -7,6 +7,9 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
 from clientela.dedupe import engine
 from tests import factories
 
@@ -23,12 +26,15 @@ def _levels(model: dict[str, Any], comparison: str) -> dict[str, float]:
 
 
 def namesakes(
-    people: int, *, names: tuple[int, int] = (40, 30), seed: int = 3
+    people: int, *, names: tuple[int, int] = (40, 30), seed: int = 3, mailboxes: bool = False
 ) -> list[tuple[Any, ...]]:
     """People drawn from a handful of names (most pairs sharing a name are different people,
     as in a large store), a fifth with a duplicate: half of those moved house, some lost
-    their birth date. Rows in the shape ``engine.prepare`` reads."""
+    their birth date. With ``mailboxes``, e-mail addresses made of the owner's name (half with
+    digits added); a duplicate has the same mailbox name at another provider, or none. Rows in
+    the shape ``engine.prepare`` reads."""
     rng = random.Random(seed)
+    providers = ("gmail.com", "hotmail.com", "uol.com.br", "yahoo.com.br")
     given = [f"given{i}" for i in range(names[0])]
     family = [f"family{i}" for i in range(names[1])]
     places = [(f"city{i}", f"{10000 + i * 7}") for i in range(300)]
@@ -41,7 +47,7 @@ def namesakes(
             person["given"],
             person["family"],
             person["born"],
-            None,
+            person.get("email"),
             None,
             None,
             person["street"],
@@ -62,6 +68,10 @@ def namesakes(
             "city": city,
             "postal": postal,
         }
+        if mailboxes:
+            user = f"{person['given']}.{person['family']}"
+            user += str(10 + n) if rng.random() < 0.5 else ""  # digits of its own
+            person["email"] = f"{user}@{rng.choice(providers)}"
         rows.append(row(f"p{n}-0", person))
         if rng.random() < 0.2:
             copy = dict(person)
@@ -70,6 +80,10 @@ def namesakes(
                 copy.update(street=f"street {rng.randrange(5000)} 1", city=city, postal=postal)
             if rng.random() < 0.2:
                 copy["born"] = None
+            if mailboxes:
+                user, _, provider = person["email"].partition("@")
+                other = rng.choice([p for p in providers if p != provider])
+                copy["email"] = f"{user}@{other}" if rng.random() < 0.5 else None
             rows.append(row(f"p{n}-1", copy))
     return rows
 
@@ -90,6 +104,60 @@ def test_em_learns_that_duplicates_move_house() -> None:
     # Half the duplicates moved: a new address is no proof of two people.
     address = _levels(model, "address_line1")
     assert 0.3 <= address["All other comparisons"] <= 0.7, address
+
+
+def test_namesakes_mailboxes_named_after_them_are_no_evidence_of_one_person() -> None:
+    """ "given3.family7@gmail.com" and "given3.family7@uol.com.br" are as often two namesakes as
+    one person; Splink's e-mail comparison counted the shared name a second time and joined
+    different people. A mailbox name's own digits still find the person at another provider."""
+    rows = namesakes(8000, mailboxes=True)
+    table = engine.prepare(rows)
+    model = engine.train(table, u_max_pairs=2e5)
+    found = [pair for batch in engine.predict(model, table, threshold=0.9) for pair in batch]
+    email = {row[0]: row[5] for row in rows}
+    people = [(pair.left_id.split("-")[0], pair.right_id.split("-")[0]) for pair in found]
+    # Namesakes born the same day may still be joined; their mailboxes must not add to it.
+    joined_by_mailbox = [
+        (pair.left_id, pair.right_id, email[pair.left_id], email[pair.right_id])
+        for pair, (left, right) in zip(found, people, strict=True)
+        if left != right and pair.explanation["email"]["weight"] > 0
+    ]
+    assert not joined_by_mailbox, joined_by_mailbox[:3]
+    numbered = {  # duplicates whose mailbox name carries the person's own number
+        row[0].split("-")[0]
+        for row in rows
+        if row[0].endswith("-1") and row[5] and row[5].split("@")[0] != f"{row[2]}.{row[3]}"
+    }
+    joined = {left for left, right in people if left == right}
+    assert len(numbered & joined) >= 0.95 * len(numbered), (len(numbered), len(joined))
+
+
+def test_a_mailbox_mark_is_what_the_mailbox_name_adds_to_its_owner_name() -> None:
+    assert engine.mailbox_mark("maria.silva1987", "maria", "silva") == "1987"
+    assert engine.mailbox_mark("joao_souza", "joao pedro", "souza") is None
+    assert engine.mailbox_mark("pedrinho.souza", "pedro", "souza") == "pedrinho"
+    assert engine.mailbox_mark("msilva", "maria", "silva") is None  # one letter says nothing
+    assert engine.mailbox_mark("ana.da.conceicao", "ana", "da conceicao") is None
+    assert engine.mailbox_mark("Maria.Silva.Xuxa", "maria", "silva") == "xuxa"
+    assert engine.mailbox_mark("xuxa", None, None) == "xuxa"
+    assert engine.mailbox_mark(None, "maria", "silva") is None
+
+
+@given(
+    names=st.lists(
+        st.from_regex(r"[a-z]{2,8}", fullmatch=True), min_size=1, max_size=3, unique=True
+    ),
+    digits=st.from_regex(r"[0-9]{0,4}", fullmatch=True),
+    separator=st.sampled_from(["", ".", "_", "-"]),
+)
+def test_a_mailbox_made_of_its_owner_names_leaves_only_what_was_added(
+    names: list[str], digits: str, separator: str
+) -> None:
+    mailbox = separator.join(names) + digits
+    assume(all(mailbox.count(name) == 1 for name in names))  # no name inside another
+    given, family = names[0], " ".join(names[1:]) or None
+    mark = engine.mailbox_mark(mailbox, given, family)
+    assert mark == (digits if len(digits) > 1 else None)
 
 
 def test_the_spill_directory_goes_with_its_connection(tmp_path: Any, monkeypatch: Any) -> None:
