@@ -29,7 +29,6 @@ import resource
 import sys
 import tempfile
 import time
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -301,8 +300,10 @@ class _Contacts:
 
 
 def _ascii(name: str) -> str:
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return "".join(c for c in folded.lower() if c.isalnum()) or "x"
+    """A name as mailbox names spell it: folded, letters and digits only."""
+    from clientela.domain.values import search_key
+
+    return "".join(c for c in search_key(name) if c.isalnum()) or "x"
 
 
 def _postal(rng: random.Random, prefix: str, locale: str) -> str:

@@ -82,12 +82,12 @@ def _digits(value: Any) -> str | None:
 
 
 def mailbox_mark(user: str | None, given: str | None, family: str | None) -> str | None:
-    """What a mailbox name says beyond its owner's name ("maria.silva1987" -> "1987"), or None
-    when it says next to nothing ("maria.silva", "msilva"). Namesakes pick the same names for
-    their mailboxes, so only this remainder tells two people apart."""
+    """What a mailbox name says beyond its owner's (folded) names ("maria.silva1987" ->
+    "1987"), or None when it says next to nothing ("maria.silva", "msilva"). Namesakes pick the
+    same names for their mailboxes, so only this remainder tells two people apart."""
     if not user:
         return None
-    rest = _NOT_ALNUM.sub("", _fold(user) or "").lower()
+    rest = _NOT_ALNUM.sub("", _fold(user) or "")
     tokens = {t for name in (given, family) if name for t in _NOT_ALNUM.split(name) if len(t) > 1}
     for token in sorted(tokens, key=len, reverse=True):
         rest = rest.replace(token, "", 1)
