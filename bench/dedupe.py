@@ -265,7 +265,9 @@ class _Contacts:
         return self._free(f"{user}@{provider}")
 
     def phone(self, locale: str) -> str:
-        import phonenumbers
+        """A new mobile number the store accepts (its own validation decides)."""
+        from clientela.domain.errors import InvalidValue
+        from clientela.domain.values import normalise_phone
 
         rng = self.rng
         while True:
@@ -275,11 +277,14 @@ class _Contacts:
             else:
                 line = f"{rng.randint(2, 9)}{rng.randrange(100):02d}{rng.randrange(10**4):04d}"
                 number = f"+1{area}{line}"
-            if number not in self.taken and phonenumbers.is_valid_number(
-                phonenumbers.parse(number)
-            ):
-                self.taken.add(number)
-                return number
+            if number in self.taken:
+                continue
+            try:
+                normalise_phone(number, region=locale[-2:])
+            except InvalidValue:
+                continue
+            self.taken.add(number)
+            return number
 
     def second_record(self, record: dict[str, Any], locale: str) -> dict[str, Any]:
         user, _, provider = record["email"].partition("@")
