@@ -58,7 +58,8 @@ def _free_port() -> int:
 
 
 @contextmanager
-def server() -> Iterator[Server]:
+def server(settings: dict[str, str] | None = None) -> Iterator[Server]:
+    """``settings``: server parameters for a cluster started here (benchmarks size its memory)."""
     given = os.environ.get("CLIENTELA_TEST_POSTGRES")
     if given:
         host, port, user = given.split(":")
@@ -86,6 +87,7 @@ def server() -> Iterator[Server]:
 
     run(initdb, "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8", "--no-sync")
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -F -c fsync=off"
+    options += "".join(f" -c {name}={value}" for name, value in (settings or {}).items())
     run(pg_ctl, "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start")
     try:
         yield Server("127.0.0.1", port, user)

@@ -1,7 +1,8 @@
 """The data model as SQLAlchemy Core tables (see DESIGN.md). Migrations live in ``migrations/``.
 
 Keys are UUIDv7 text so rows can be created anywhere (API workers, imports) without a round trip,
-and every per-customer table carries ``customer_id`` so it can be co-located when sharded.
+compared byte-wise (``CollatedKey``), and every per-customer table carries ``customer_id`` so it
+can be co-located when sharded.
 """
 
 from __future__ import annotations
@@ -38,12 +39,15 @@ metadata = MetaData(
 
 
 def _id() -> Column[str]:
-    return Column("id", String(36), primary_key=True)
+    return Column("id", CollatedKey(36), primary_key=True)
 
 
 def _customer_fk(*, nullable: bool = False, ondelete: str = "CASCADE") -> Column[str]:
     return Column(
-        "customer_id", String(36), ForeignKey("customers.id", ondelete=ondelete), nullable=nullable
+        "customer_id",
+        CollatedKey(36),
+        ForeignKey("customers.id", ondelete=ondelete),
+        nullable=nullable,
     )
 
 
@@ -65,7 +69,7 @@ customers = Table(
     metadata,
     _id(),
     Column("status", String(16), nullable=False, server_default="active"),
-    Column("merged_into", String(36), ForeignKey("customers.id")),
+    Column("merged_into", CollatedKey(36), ForeignKey("customers.id")),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("version", Integer, nullable=False, server_default="1"),
@@ -130,7 +134,7 @@ customer_name_tokens = Table(
     Column("token", CollatedKey(100), primary_key=True),
     Column(
         "customer_id",
-        String(36),
+        CollatedKey(36),
         ForeignKey("customers.id", ondelete="CASCADE"),
         primary_key=True,
     ),
@@ -146,7 +150,7 @@ identities = Table(
     # A blind index for e-mail, phone and document (their plain value sealed in ``sealed``).
     Column("value", String(254), nullable=False),
     Column("sealed", Text),
-    Column("source_id", String(36), ForeignKey("sources.id")),
+    Column("source_id", CollatedKey(36), ForeignKey("sources.id")),
     Column("verified", Boolean, nullable=False, server_default="0"),
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("last_seen_at", UTCDateTime, nullable=False),
@@ -176,7 +180,7 @@ field_provenance = Table(
     # these; a merge never deletes one, so no value is ever lost.
     Column("id", BigIntegerPK, primary_key=True, autoincrement=True),
     _customer_fk(),
-    Column("source_id", String(36), ForeignKey("sources.id")),
+    Column("source_id", CollatedKey(36), ForeignKey("sources.id")),
     Column("actor", String(120), nullable=False),
     Column("fields", JSONType, nullable=False),
     Column("observed_at", UTCDateTime, nullable=False),
@@ -191,7 +195,7 @@ events = Table(
     metadata,
     _id(),
     _customer_fk(nullable=True),
-    Column("source_id", String(36), ForeignKey("sources.id"), nullable=False),
+    Column("source_id", CollatedKey(36), ForeignKey("sources.id"), nullable=False),
     Column("message_id", String(200), nullable=False),
     Column("type", String(16), nullable=False),  # identify, track, page, screen, group, alias
     Column("name", String(200)),
@@ -215,7 +219,7 @@ transactions = Table(
     metadata,
     _id(),
     _customer_fk(),
-    Column("source_id", String(36), ForeignKey("sources.id"), nullable=False),
+    Column("source_id", CollatedKey(36), ForeignKey("sources.id"), nullable=False),
     Column("order_id", String(200), nullable=False),
     Column(
         "status", String(20), nullable=False
@@ -227,7 +231,7 @@ transactions = Table(
     Column("items", JSONType, nullable=False),
     Column("channel", String(20)),
     Column("payment_method", String(20)),
-    Column("event_id", String(36), ForeignKey("events.id", ondelete="SET NULL")),
+    Column("event_id", CollatedKey(36), ForeignKey("events.id", ondelete="SET NULL")),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("source_id", "order_id", name="uq_transactions_source_order"),
@@ -274,12 +278,12 @@ consent_events = Table(
     _id(),
     # Kept as evidence after erasure, without the person: hence SET NULL, not CASCADE.
     _customer_fk(nullable=True, ondelete="SET NULL"),
-    Column("purpose_id", String(36), ForeignKey("purposes.id"), nullable=False),
+    Column("purpose_id", CollatedKey(36), ForeignKey("purposes.id"), nullable=False),
     Column("action", String(16), nullable=False),  # grant, deny, withdraw
     Column("mechanism", String(16), nullable=False),  # opt_in, opt_out, notice_only
     Column("lawful_basis", String(40), nullable=False),
     Column("evidence", JSONType, nullable=False),
-    Column("source_id", String(36), ForeignKey("sources.id")),
+    Column("source_id", CollatedKey(36), ForeignKey("sources.id")),
     Column("occurred_at", UTCDateTime, nullable=False),
     Column("recorded_at", UTCDateTime, nullable=False),
     CheckConstraint("action IN ('grant', 'deny', 'withdraw')", name="action"),
@@ -306,7 +310,7 @@ audit_entries = Table(
     Column("actor", String(200), nullable=False),
     Column("action", String(40), nullable=False),
     # No foreign key: the trail outlives the person it is about.
-    Column("customer_id", String(36)),
+    Column("customer_id", CollatedKey(36)),
     Column("fields", JSONType, nullable=False),
     Column("purpose", String(63)),
     Column("request_id", String(64)),
@@ -353,7 +357,7 @@ user_recovery_codes = Table(
     "user_recovery_codes",
     metadata,
     _id(),
-    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", CollatedKey(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("code_hash", String(64), nullable=False),
     Column("used_at", UTCDateTime),
 )
@@ -365,7 +369,7 @@ user_sessions = Table(
     # Sign-in sessions of the web application: only a digest of the token is stored.
     _id(),
     Column("token_hash", String(64), nullable=False, unique=True),
-    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", CollatedKey(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("csrf_token", String(64), nullable=False),
     Column("mfa_passed", Boolean, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
@@ -407,8 +411,8 @@ merges = Table(
     "merges",
     metadata,
     _id(),
-    Column("survivor_id", String(36), ForeignKey("customers.id"), nullable=False),
-    Column("merged_id", String(36), ForeignKey("customers.id"), nullable=False),
+    Column("survivor_id", CollatedKey(36), ForeignKey("customers.id"), nullable=False),
+    Column("merged_id", CollatedKey(36), ForeignKey("customers.id"), nullable=False),
     Column("reason", String(20), nullable=False),  # identity, alias, probabilistic, manual
     Column("score", Integer),
     Column("actor", String(120), nullable=False),
@@ -455,16 +459,20 @@ match_candidates = Table(
     # Pairs of profiles the duplicate model thinks are one person (``left_id < right_id``). The
     # row outlives the decision: a rejected pair is never proposed again.
     _id(),
-    Column("left_id", String(36), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
-    Column("right_id", String(36), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "left_id", CollatedKey(36), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column(
+        "right_id", CollatedKey(36), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False
+    ),
     Column("probability", Float, nullable=False),
     Column("match_weight", Float, nullable=False),
     # field -> {"level": label, "weight": log2 Bayes factor}: why the model scored it so
     Column("explanation", JSONType, nullable=False),
     Column("status", String(16), nullable=False),  # pending, accepted, rejected, merged
     Column("model_version", Integer, nullable=False),
-    Column("run_id", String(36), nullable=False),
-    Column("merge_id", String(36)),
+    Column("run_id", CollatedKey(36), nullable=False),
+    Column("merge_id", CollatedKey(36)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("decided_at", UTCDateTime),
     Column("decided_by", String(120)),
@@ -507,7 +515,7 @@ privacy_requests = Table(
     Column("status", String(16), nullable=False),
     Column("jurisdiction", String(8), nullable=False),
     _customer_fk(nullable=True, ondelete="SET NULL"),
-    Column("subject_id", String(36)),  # the customer id, kept after erasure (pseudonymous)
+    Column("subject_id", CollatedKey(36)),  # the customer id, kept after erasure (pseudonymous)
     Column("identity_kind", String(80), nullable=False),
     Column("identity_hash", String(64), nullable=False),
     Column("erasure_mode", String(16)),
@@ -541,7 +549,7 @@ privacy_request_steps = Table(
     _id(),
     Column(
         "request_id",
-        String(36),
+        CollatedKey(36),
         ForeignKey("privacy_requests.id", ondelete="CASCADE"),
         nullable=False,
     ),
@@ -562,7 +570,7 @@ suppressions = Table(
     Column("hash", String(64), primary_key=True),
     Column("kind", String(80), nullable=False),
     Column("reason", String(40), nullable=False),  # erasure, opt_out
-    Column("request_id", String(36)),
+    Column("request_id", CollatedKey(36)),
     Column("created_at", UTCDateTime, nullable=False),
 )
 
@@ -571,8 +579,8 @@ destruction_records = Table(
     metadata,
     # What was destroyed, when, by whom and on what legal basis; never the values.
     _id(),
-    Column("subject_id", String(36), nullable=False),
-    Column("request_id", String(36)),
+    Column("subject_id", CollatedKey(36), nullable=False),
+    Column("request_id", CollatedKey(36)),
     Column("mode", String(16), nullable=False),
     Column("legal_basis", String(200), nullable=False),
     Column("actor", String(120), nullable=False),
@@ -591,7 +599,7 @@ processing_restrictions = Table(
     Column("kind", String(16), nullable=False),
     Column("purposes", JSONType, nullable=False),
     Column("fields", JSONType, nullable=False),
-    Column("request_id", String(36)),
+    Column("request_id", CollatedKey(36)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("lifted_at", UTCDateTime),
 )
@@ -646,7 +654,7 @@ transaction_aggregates = Table(
     # Art. 16): totals per day, currency, source, channel and payment method; no person.
     Column("day", Date, primary_key=True),
     Column("currency", String(3), primary_key=True),
-    Column("source_id", String(36), primary_key=True),
+    Column("source_id", CollatedKey(36), primary_key=True),
     Column("channel", String(20), primary_key=True),
     Column("payment_method", String(20), primary_key=True),
     Column("orders", Integer, nullable=False),
@@ -688,7 +696,7 @@ customer_keys = Table(
     # Each customer's data key, wrapped by the master key. No foreign key: a key outlives a
     # merge of its profile, and erasing the person deletes it (crypto-shredding). Backups
     # leave these rows out.
-    Column("key_id", String(36), primary_key=True),
+    Column("key_id", CollatedKey(36), primary_key=True),
     Column("wrapped", LargeBinary, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
@@ -719,7 +727,7 @@ customer_scores = Table(
     # comes with its model). Usable in segments like profile fields.
     Column(
         "customer_id",
-        String(36),
+        CollatedKey(36),
         ForeignKey("customers.id", ondelete="CASCADE"),
         primary_key=True,
     ),
@@ -768,7 +776,9 @@ segment_memberships = Table(
     # One row per stay in a segment: entered at a materialisation, exited (set) at the first
     # later one that no longer selects the person. Open rows are the current members.
     Column("id", BigIntegerPK, primary_key=True, autoincrement=True),
-    Column("segment_id", String(36), ForeignKey("segments.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "segment_id", CollatedKey(36), ForeignKey("segments.id", ondelete="CASCADE"), nullable=False
+    ),
     _customer_fk(),
     Column("entered_at", UTCDateTime, nullable=False),
     Column("exited_at", UTCDateTime),

@@ -5,6 +5,7 @@ random rule trees, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -589,23 +590,12 @@ def test_first_and_last_are_the_earliest_and_latest(store: Store) -> None:
     """Explicit cases beside the random ones: a person with an old and a recent event and
     order, where first and last disagree."""
     _prepare(store)
-    base = {
-        "country": "BR",
-        "city": None,
-        "household_size": None,
-        "quality_score": None,
-        "birth_days": None,
-        "created_days": 1,
-        "tier": None,
-        "points": None,
-        "vip": None,
-        "email": False,
-        "phone": False,
-        "score": None,
-        "consents": [],
-        "events": [("Viewed", 10, {}), ("Viewed", 100, {"plan": "pro"})],
-        "orders": [(1000, "completed", 5, []), (2000, "completed", 200, [])],
-    }
+    base = _plain_person(
+        country="BR",
+        created_days=1,
+        events=[("Viewed", 10, {}), ("Viewed", 100, {"plan": "pro"})],
+        orders=[(1000, "completed", 5, []), (2000, "completed", 200, [])],
+    )
     [person] = _store_people(store, [base])
     cases = {
         ("events", "first", "older_than_days", 50): True,
@@ -667,3 +657,99 @@ def test_sqlite_scans_people_once_and_reads_each_ones_rows_from_the_covering_ind
         "SEARCH events USING COVERING INDEX ix_events_customer_occurred "
         "(customer_id=? AND occurred_at>? AND occurred_at<?)",
     ], plan
+
+
+def _plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
+def _counted_plan(store: Store, tree: dict[str, Any]) -> list[dict[str, Any]]:
+    """The nodes of the executed plan (EXPLAIN ANALYZE) of ``tree``'s count."""
+    from sqlalchemy import event
+
+    statements: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT COUNT(*)"):
+            statements.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", capture)
+    try:
+        with store.unit_of_work(write=False) as uow:
+            count_segment(uow, tree, as_of=AS_OF)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", capture)
+    [(statement, parameters)] = statements
+    with store.engine.connect() as connection:
+        [[explained]] = connection.exec_driver_sql(
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters
+        ).all()
+    return list(_plan_nodes(explained[0]["Plan"]))
+
+
+def _plain_person(**fields: Any) -> dict[str, Any]:
+    """A person as the ``person`` strategy draws one: nothing but ``fields``."""
+    return {
+        "country": None,
+        "city": None,
+        "household_size": None,
+        "quality_score": None,
+        "birth_days": None,
+        "created_days": 10,
+        "tier": None,
+        "points": None,
+        "vip": None,
+        "email": False,
+        "phone": False,
+        "score": None,
+        "events": [],
+        "orders": [],
+        "consents": [],
+    } | fields
+
+
+def _someone(country: str, orders: int, events: int) -> dict[str, Any]:
+    return _plain_person(
+        country=country,
+        events=[("Viewed", 5, {})] * events,
+        orders=[(20_000, "completed", 5, [])] * orders,
+    )
+
+
+def test_postgresql_looks_up_rows_only_for_the_people_left_in_the_order_chosen(
+    postgres_store: Store,
+) -> None:
+    """The plan, not a timing: behind a profile condition, a person's orders are read for each
+    person it left (a look-up each, not a grouping of every order) and their events only for
+    those whose orders also held — PostgreSQL, left to itself, reads events first. Alone, an
+    aggregate condition groups its rows once (a hashed subplan), as a look-up for every
+    person would cost more."""
+    _prepare(postgres_store)
+    people = [_someone("BR", orders=1, events=2) for _ in range(3)]
+    people += [_someone("BR", orders=0, events=2) for _ in range(4)]
+    people += [_someone("US", orders=1, events=2) for _ in range(5)]
+    _store_people(postgres_store, people)
+    tree = {
+        "all": [
+            {"events": {"within_days": 90}, "op": "gte", "value": 2},
+            {"field": "country", "op": "eq", "value": "BR"},
+            {"orders": {"measure": "sum", "within_days": 365}, "op": "gt", "value": 10_000},
+        ]
+    }
+    nodes = _counted_plan(postgres_store, tree)
+    lookups = {
+        node["Relation Name"]: node["Actual Loops"]
+        for node in nodes
+        if node.get("Relation Name") in ("events", "transactions")
+    }
+    assert lookups == {"transactions": 7, "events": 3}, lookups
+    assert not [
+        node for node in nodes if node["Node Type"] == "Aggregate" and node.get("Group Key")
+    ]
+
+    alone = _counted_plan(postgres_store, tree | {"all": tree["all"][:1]})
+    grouped = [node for node in alone if node.get("Group Key")]
+    assert [node["Group Key"] for node in grouped] == [["events.customer_id"]], alone
+    assert {node["Actual Loops"] for node in alone if node.get("Relation Name") == "events"} == {1}

@@ -6,7 +6,20 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, delete, func, insert, select, update
+from sqlalchemy import (
+    JSON,
+    Integer,
+    String,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -211,15 +224,58 @@ class AnalyticsRepository(Repository):
     def replace_scores(
         self, rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, batch: int = 5_000
     ) -> None:
-        """One analysis's columns for everyone: emptied, then set for ``rows``."""
-        self.connection.execute(update(customer_scores).values(dict.fromkeys(columns)))
+        """One analysis's columns for everyone: set for ``rows``, emptied for the rest.
+
+        PostgreSQL empties only the rest, after the writes: emptying everyone first gave every
+        row a second version to write and to step over (378k people: 34 s → 22 s)."""
+        if self.dialect != "postgresql":
+            self.connection.execute(update(customer_scores).values(dict.fromkeys(columns)))
         for start in range(0, len(rows), batch):
             self.write_scores(rows[start : start + batch], columns)
+        if self.dialect == "postgresql":
+            written = (
+                func.unnest(
+                    bindparam("written", [row["customer_id"] for row in rows], ARRAY(String()))
+                )
+                .table_valued("id")
+                .render_derived(name="written")
+            )
+            self.connection.execute(
+                update(customer_scores)
+                .where(  # NOT EXISTS: an anti-join, hashed whatever work_mem is (NOT IN is not)
+                    ~exists().where(written.c.id == customer_scores.c.customer_id),
+                    or_(*(customer_scores.c[name].is_not(None) for name in columns)),
+                )
+                .values(dict.fromkeys(columns))
+            )
 
     def write_scores(self, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
-        """Set ``columns`` for each row's customer (rows created as needed): one upsert,
-        sent as multi-row statements on both engines."""
+        """Set ``columns`` for each row's customer (rows created as needed): one upsert. On
+        PostgreSQL the values travel as one array per column (``unnest``): an executemany
+        there is a statement per row, 80 µs each — 30 s for the scores of 378k people."""
         if not rows:
+            return
+        names = ["customer_id", *columns]
+        if self.dialect == "postgresql" and all(_in_array(name) for name in names):
+            arrays = postgresql_insert(customer_scores)
+            source = select(
+                *(
+                    func.unnest(
+                        bindparam(
+                            f"values_{name}",
+                            [row[name] for row in rows],
+                            type_=ARRAY(_array_item(name)),
+                        )
+                    ).label(name)
+                    for name in names
+                )
+            )
+            self.connection.execute(
+                arrays.from_select(names, source).on_conflict_do_update(
+                    index_elements=[customer_scores.c.customer_id],
+                    set_={name: arrays.excluded[name] for name in columns},
+                )
+            )
             return
         upsert = (
             postgresql_insert(customer_scores)
@@ -230,13 +286,7 @@ class AnalyticsRepository(Repository):
             index_elements=[customer_scores.c.customer_id],
             set_={name: upsert.excluded[name] for name in columns},
         )
-        self.connection.execute(
-            statement,
-            [
-                {"customer_id": row["customer_id"], **{name: row[name] for name in columns}}
-                for row in rows
-            ],
-        )
+        self.connection.execute(statement, [{name: row[name] for name in names} for row in rows])
 
     def scores_of(self, customer_id: str) -> dict[str, Any] | None:
         row = (
@@ -313,3 +363,13 @@ class AnalyticsRepository(Repository):
             )
         ).first()
         return None if row is None else (dict(row[0]), row[1])
+
+
+def _array_item(name: str) -> Any:
+    """The type of one element of a score column's values (keys as plain text)."""
+    return String() if name == "customer_id" else customer_scores.c[name].type
+
+
+def _in_array(name: str) -> bool:
+    """Whether a score column's values can travel as a PostgreSQL array (JSON cannot)."""
+    return not isinstance(customer_scores.c[name].type, JSON)
