@@ -132,7 +132,7 @@ def _in_order(element: InOrder, compiler: Any, **kw: Any) -> str:
 @compiles(InOrder, "sqlite")
 def _in_order_sqlite(element: InOrder, compiler: Any, **kw: Any) -> str:
     join = and_ if element.mode == "all" else or_
-    return compiler.process(join(*element.parts), **kw)
+    return f"({compiler.process(join(*element.parts), **kw)})"  # one term where it stands
 
 
 def _midnight(day: date) -> datetime:

@@ -753,3 +753,22 @@ def test_postgresql_looks_up_rows_only_for_the_people_left_in_the_order_chosen(
     grouped = [node for node in alone if node.get("Group Key")]
     assert [node["Group Key"] for node in grouped] == [["events.customer_id"]], alone
     assert {node["Actual Loops"] for node in alone if node.get("Relation Name") == "events"} == {1}
+
+
+def test_an_any_of_look_ups_stays_within_the_people_asked_about(store: Store) -> None:
+    """``any`` of two per-person look-ups is one term of the query's AND, not two: written
+    bare, ``… AND a OR b AND id IN (…)`` selected people outside ``within``."""
+    _prepare(store)
+    stored = _store_people(store, [_plain_person(events=[("Viewed", 5, {})]) for _ in range(3)])
+    ids = [p["row"]["id"] for p in stored]
+    tree = {
+        "any": [
+            {"events": {}, "op": "gte", "value": 0},
+            {"orders": {"measure": "count"}, "op": "gte", "value": 0},
+        ]
+    }
+    with store.unit_of_work(write=False) as uow:
+        node = check_definition(uow, tree)
+        selected = uow.segments.ids(compile_segment(node, as_of=AS_OF), within=ids[:1])
+        assert selected == ids[:1]
+        assert count_segment(uow, tree, as_of=AS_OF, within=ids[:1]) == 1
