@@ -227,22 +227,22 @@ class AnalyticsRepository(Repository):
         """One analysis's columns for everyone: set for ``rows``, emptied for the rest.
 
         PostgreSQL empties only the rest, after the writes: emptying everyone first gave every
-        row a second version to write and to step over (378k people: 34 s → 22 s)."""
-        if self.dialect != "postgresql":
+        row a second version to write and to step over (lifetime value for 378k people, fit
+        and store: 34.7 s → 27.7 s with the array upsert of ``write_scores``)."""
+        postgresql = self.dialect == "postgresql"
+        if not postgresql:
             self.connection.execute(update(customer_scores).values(dict.fromkeys(columns)))
         for start in range(0, len(rows), batch):
             self.write_scores(rows[start : start + batch], columns)
-        if self.dialect == "postgresql":
+        if postgresql:
             written = (
-                func.unnest(
-                    bindparam("written", [row["customer_id"] for row in rows], ARRAY(String()))
-                )
+                _unnest("written", [row["customer_id"] for row in rows], "customer_id")
                 .table_valued("id")
                 .render_derived(name="written")
             )
             self.connection.execute(
                 update(customer_scores)
-                .where(  # NOT EXISTS: an anti-join, hashed whatever work_mem is (NOT IN is not)
+                .where(  # NOT EXISTS is an anti-join; NOT IN over a list past work_mem is not
                     ~exists().where(written.c.id == customer_scores.c.customer_id),
                     or_(*(customer_scores.c[name].is_not(None) for name in columns)),
                 )
@@ -252,41 +252,32 @@ class AnalyticsRepository(Repository):
     def write_scores(self, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
         """Set ``columns`` for each row's customer (rows created as needed): one upsert. On
         PostgreSQL the values travel as one array per column (``unnest``): an executemany
-        there is a statement per row, 80 µs each — 30 s for the scores of 378k people."""
+        there is a statement per row, about 60 µs each on 378k people."""
         if not rows:
             return
         names = ["customer_id", *columns]
-        if self.dialect == "postgresql" and all(_in_array(name) for name in names):
-            arrays = postgresql_insert(customer_scores)
-            source = select(
-                *(
-                    func.unnest(
-                        bindparam(
-                            f"values_{name}",
-                            [row[name] for row in rows],
-                            type_=ARRAY(_array_item(name)),
-                        )
-                    ).label(name)
-                    for name in names
-                )
-            )
-            self.connection.execute(
-                arrays.from_select(names, source).on_conflict_do_update(
-                    index_elements=[customer_scores.c.customer_id],
-                    set_={name: arrays.excluded[name] for name in columns},
-                )
-            )
-            return
-        upsert = (
+        upsert: Any = (
             postgresql_insert(customer_scores)
             if self.dialect == "postgresql"
             else sqlite_insert(customer_scores)
         )
+        arrays = self.dialect == "postgresql" and all(_in_array(name) for name in names)
+        if arrays:
+            upsert = upsert.from_select(
+                names,
+                select(
+                    *(
+                        _unnest(f"values_{name}", [row[name] for row in rows], name).label(name)
+                        for name in names
+                    )
+                ),
+            )
         statement = upsert.on_conflict_do_update(
             index_elements=[customer_scores.c.customer_id],
             set_={name: upsert.excluded[name] for name in columns},
         )
-        self.connection.execute(statement, [{name: row[name] for name in names} for row in rows])
+        values = None if arrays else [{name: row[name] for name in names} for row in rows]
+        self.connection.execute(statement, values)
 
     def scores_of(self, customer_id: str) -> dict[str, Any] | None:
         row = (
@@ -365,9 +356,10 @@ class AnalyticsRepository(Repository):
         return None if row is None else (dict(row[0]), row[1])
 
 
-def _array_item(name: str) -> Any:
-    """The type of one element of a score column's values (keys as plain text)."""
-    return String() if name == "customer_id" else customer_scores.c[name].type
+def _unnest(key: str, values: list[Any], column: str) -> Any:
+    """The rows of one bound array of a score column's values (keys as plain text)."""
+    item = String() if column == "customer_id" else customer_scores.c[column].type
+    return func.unnest(bindparam(key, values, type_=ARRAY(item)))
 
 
 def _in_array(name: str) -> bool:
