@@ -16,9 +16,8 @@ import shutil
 import tempfile
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 
@@ -57,8 +56,9 @@ class TrainingFailed(ValueError):
     """The profiles give too little to learn from (too few, or too few alike)."""
 
 
-@dataclass(frozen=True)
-class ScoredPair:
+class ScoredPair(NamedTuple):
+    """A pair of profiles and its score (a tuple: a run builds hundreds of thousands)."""
+
     left_id: str
     right_id: str
     probability: float
@@ -542,27 +542,37 @@ def _pairs(
 ) -> Iterator[list[ScoredPair]]:
     names = [name for name in levels if f"mw_{name}" in arrow.column_names]
     for batch in arrow.to_batches(max_chunksize=batch_size):
-        data = batch.to_pydict()
+        lefts = batch.column("unique_id_l").to_pylist()
+        rights = batch.column("unique_id_r").to_pylist()
+        probabilities = batch.column("match_probability").to_pylist()
+        weights = batch.column("match_weight").to_pylist()
+        comparisons = []
+        for name in names:
+            values = batch.column(f"mw_{name}").to_pylist()
+            # A comparison's weight is one of its levels' few values: each distinct one is
+            # labelled once, and pairs without a frequency adjustment share its (read-only) part.
+            parts = {
+                w: {"level": _nearest_label(levels[name], w), "weight": round(w, 3)}
+                for w in set(values)
+            }
+            adjusted = f"mw_tf_adj_{name}"
+            adjustments = (
+                batch.column(adjusted).to_pylist() if adjusted in batch.schema.names else None
+            )
+            comparisons.append((name, values, parts, adjustments))
         pairs: list[ScoredPair] = []
-        for i in range(batch.num_rows):
-            left, right = data["unique_id_l"][i], data["unique_id_r"][i]
+        for i, (left, right) in enumerate(zip(lefts, rights, strict=True)):
             if left > right:
                 left, right = right, left
             explanation: dict[str, dict[str, Any]] = {}
-            for name in names:
-                weight = float(data[f"mw_{name}"][i])
-                adjustment = data.get(f"mw_tf_adj_{name}")
-                label = min(levels[name], key=lambda level: abs(level[0] - weight))[1]
-                explanation[name] = {"level": label, "weight": round(weight, 3)}
-                if adjustment is not None and adjustment[i]:
-                    explanation[name]["frequency_adjustment"] = round(float(adjustment[i]), 3)
-            pairs.append(
-                ScoredPair(
-                    left,
-                    right,
-                    float(data["match_probability"][i]),
-                    float(data["match_weight"][i]),
-                    explanation,
-                )
-            )
+            for name, values, parts, adjustments in comparisons:
+                part = parts[values[i]]
+                if adjustments is not None and adjustments[i]:
+                    part = {**part, "frequency_adjustment": round(adjustments[i], 3)}
+                explanation[name] = part
+            pairs.append(ScoredPair(left, right, probabilities[i], weights[i], explanation))
         yield pairs
+
+
+def _nearest_label(levels: list[tuple[float, str]], weight: float) -> str:
+    return min(levels, key=lambda level: abs(level[0] - weight))[1]

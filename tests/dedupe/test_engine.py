@@ -176,3 +176,41 @@ def test_an_empty_memory_limit_leaves_duckdb_its_default(tmp_path: Any) -> None:
 
     assert factories.settings(data_dir=tmp_path, dedupe_memory_limit="").dedupe_memory_limit is None
     assert factories.settings(data_dir=tmp_path).dedupe_memory_limit == "3GB"
+
+
+def test_a_scored_pair_explains_each_comparison_by_the_level_its_weight_fell_in() -> None:
+    import pyarrow as pa
+
+    levels = {
+        "name": [(0.0, "missing"), (8.5, "exact"), (2.25, "one typo"), (-4.0, "different")],
+        "city": [(0.0, "missing"), (3.0, "exact"), (-1.5, "different")],
+    }
+    table = pa.table(
+        {
+            "unique_id_l": ["b", "c", "a"],
+            "unique_id_r": ["a", "d", "e"],
+            "match_probability": [0.99, 0.6, 0.1],
+            "match_weight": [9.1, 1.2, -3.0],
+            "mw_name": [8.5, 2.25, -4.0],
+            "mw_tf_adj_name": [1.23456, 0.0, 0.0],
+            "mw_city": [3.0, -1.5, 0.0],
+        }
+    )
+    pairs = [pair for batch in engine._pairs(table, levels, batch_size=2) for pair in batch]
+    assert [(p.left_id, p.right_id, p.probability, p.match_weight) for p in pairs] == [
+        ("a", "b", 0.99, 9.1),
+        ("c", "d", 0.6, 1.2),
+        ("a", "e", 0.1, -3.0),
+    ]
+    assert pairs[0].explanation == {
+        "name": {"level": "exact", "weight": 8.5, "frequency_adjustment": 1.235},
+        "city": {"level": "exact", "weight": 3.0},
+    }
+    assert pairs[1].explanation == {
+        "name": {"level": "one typo", "weight": 2.25},
+        "city": {"level": "different", "weight": -1.5},
+    }
+    assert pairs[2].explanation == {
+        "name": {"level": "different", "weight": -4.0},
+        "city": {"level": "missing", "weight": 0.0},
+    }

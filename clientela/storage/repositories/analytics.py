@@ -12,7 +12,6 @@ from sqlalchemy import (
     String,
     bindparam,
     delete,
-    exists,
     func,
     insert,
     or_,
@@ -235,17 +234,21 @@ class AnalyticsRepository(Repository):
         for start in range(0, len(rows), batch):
             self.write_scores(rows[start : start + batch], columns)
         if postgresql:
-            written = (
-                _unnest("written", [row["customer_id"] for row in rows], "customer_id")
-                .table_valued("id")
-                .render_derived(name="written")
+            # The stale rows as a set difference (hashed or sorted: linear whatever the
+            # statistics), then each by its key. An anti-join against the array was planned on
+            # statistics from before the analysis first ran ("none of these columns is set"): a
+            # nested loop reading every written id once per scored person.
+            stale = (
+                select(customer_scores.c.customer_id)
+                .where(or_(*(customer_scores.c[name].is_not(None) for name in columns)))
+                .except_(
+                    select(_unnest("written", [row["customer_id"] for row in rows], "customer_id"))
+                )
+                .subquery("stale")
             )
             self.connection.execute(
                 update(customer_scores)
-                .where(  # NOT EXISTS is an anti-join; NOT IN over a list past work_mem is not
-                    ~exists().where(written.c.id == customer_scores.c.customer_id),
-                    or_(*(customer_scores.c[name].is_not(None) for name in columns)),
-                )
+                .where(customer_scores.c.customer_id == stale.c.customer_id)
                 .values(dict.fromkeys(columns))
             )
 
