@@ -5,7 +5,6 @@ random rule trees, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -36,7 +35,7 @@ from clientela.segments.service import (
 )
 from clientela.storage.segments import compile_segment
 from clientela.storage.store import Store
-from tests import factories
+from tests import factories, plans
 
 AS_OF = date(2026, 6, 30)
 NOON = datetime(2026, 6, 30, 12, tzinfo=UTC)
@@ -620,15 +619,7 @@ def test_sqlite_scans_people_once_and_reads_each_ones_rows_from_the_covering_ind
     """The plan, not a timing: the profile conditions test each row of one scan (no index
     range then a fetch per row), orders are looked up before events (fewer per person), both
     through the (customer, time) covering indexes rather than a grouping of the window."""
-    from sqlalchemy import event
-
     _prepare(sqlite_store)
-    statements: list[tuple[str, Any]] = []
-
-    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT COUNT(*)"):
-            statements.append((statement, parameters))
-
     tree = {
         "all": [
             {"events": {"within_days": 90}, "op": "gte", "value": 2},
@@ -637,13 +628,12 @@ def test_sqlite_scans_people_once_and_reads_each_ones_rows_from_the_covering_ind
             {"field": "created_at", "op": "within_days", "value": 900},
         ]
     }
-    event.listen(sqlite_store.engine, "before_cursor_execute", capture)
-    try:
+
+    def count() -> None:
         with sqlite_store.unit_of_work(write=False) as uow:
             assert count_segment(uow, tree, as_of=AS_OF) == 0
-    finally:
-        event.remove(sqlite_store.engine, "before_cursor_execute", capture)
-    [(statement, parameters)] = statements
+
+    statement, parameters = plans.captured(sqlite_store, "SELECT COUNT(*)", count)
     with sqlite_store.engine.connect() as connection:
         plan = [
             str(row[3])
@@ -659,34 +649,14 @@ def test_sqlite_scans_people_once_and_reads_each_ones_rows_from_the_covering_ind
     ], plan
 
 
-def _plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield plan
-    for child in plan.get("Plans", []):
-        yield from _plan_nodes(child)
-
-
 def _counted_plan(store: Store, tree: dict[str, Any]) -> list[dict[str, Any]]:
     """The nodes of the executed plan (EXPLAIN ANALYZE) of ``tree``'s count."""
-    from sqlalchemy import event
 
-    statements: list[tuple[str, Any]] = []
-
-    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT COUNT(*)"):
-            statements.append((statement, parameters))
-
-    event.listen(store.engine, "before_cursor_execute", capture)
-    try:
+    def count() -> None:
         with store.unit_of_work(write=False) as uow:
             count_segment(uow, tree, as_of=AS_OF)
-    finally:
-        event.remove(store.engine, "before_cursor_execute", capture)
-    [(statement, parameters)] = statements
-    with store.engine.connect() as connection:
-        [[explained]] = connection.exec_driver_sql(
-            "EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters
-        ).all()
-    return list(_plan_nodes(explained[0]["Plan"]))
+
+    return plans.executed_plan(store, *plans.captured(store, "SELECT COUNT(*)", count))
 
 
 def _plain_person(**fields: Any) -> dict[str, Any]:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from clientela.settings import Settings
 from clientela.storage.store import Store
-from tests import factories
+from tests import factories, plans
 
 
 def _scores(store: Store, ids: list[str]) -> list[tuple[float | None, int | None, str | None]]:
@@ -50,8 +48,6 @@ def test_postgresql_reads_the_written_ids_once_whatever_its_statistics_say(
     its columns is set; an anti-join planned on them scanned every written id once per scored
     person (378k × 378k: lifetime value's emptying ran for over half an hour). The written ids
     are now read once, whatever the statistics."""
-    from sqlalchemy import event
-
     ids = [factories.stored_customer(postgres_store, settings)["id"] for _ in range(30)]
     with postgres_store.unit_of_work() as uow:
         uow.analytics.write_scores([{"customer_id": i, "rfm_r": 3} for i in ids], ("rfm_r",))
@@ -65,26 +61,13 @@ def test_postgresql_reads_the_written_ids_once_whatever_its_statistics_say(
         )
         uow.commit()
 
-    emptying: list[tuple[str, Any]] = []
-
-    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("UPDATE CUSTOMER_SCORES"):
-            emptying.append((statement, parameters))
-
-    event.listen(postgres_store.engine, "before_cursor_execute", capture)
-    try:
-        with postgres_store.unit_of_work() as uow:
+    def replace() -> None:
+        with postgres_store.unit_of_work() as uow:  # not committed
             rows = [{"customer_id": i, "clv_value": 2.0} for i in ids[:20]]
             uow.analytics.replace_scores(rows, ("clv_value",))
-    finally:
-        event.remove(postgres_store.engine, "before_cursor_execute", capture)
-    [(statement, parameters)] = emptying
-    with postgres_store.engine.connect() as connection:
-        [[explained]] = connection.exec_driver_sql(
-            "EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters
-        ).all()
-        connection.rollback()
-    nodes = list(_plan_nodes(explained[0]["Plan"]))
+
+    emptying = plans.captured(postgres_store, "UPDATE customer_scores", replace)
+    nodes = plans.executed_plan(postgres_store, *emptying)
     reading_ids = [
         n
         for n in nodes
@@ -92,9 +75,3 @@ def test_postgresql_reads_the_written_ids_once_whatever_its_statistics_say(
     ]
     assert reading_ids, nodes
     assert {n["Actual Loops"] for n in reading_ids} == {1}, nodes
-
-
-def _plan_nodes(node: dict[str, Any]) -> Any:
-    yield node
-    for child in node.get("Plans", []):
-        yield from _plan_nodes(child)
