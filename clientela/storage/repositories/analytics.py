@@ -234,8 +234,8 @@ class AnalyticsRepository(Repository):
         for start in range(0, len(rows), batch):
             self.write_scores(rows[start : start + batch], columns)
         if postgresql:
-            # The stale rows as a set difference (hashed or sorted: linear whatever the
-            # statistics), then each by its key. An anti-join against the array was planned on
+            # The stale rows as a set difference (hashed or sorted, never a scan of the ids
+            # per row, whatever the statistics), then each by its key. An anti-join against the array was planned on
             # statistics from before the analysis first ran ("none of these columns is set"): a
             # nested loop reading every written id once per scored person.
             stale = (
