@@ -235,9 +235,9 @@ class AnalyticsRepository(Repository):
             self.write_scores(rows[start : start + batch], columns)
         if postgresql:
             # The stale rows as a set difference (hashed or sorted, never a scan of the ids
-            # per row, whatever the statistics), then each by its key. An anti-join against the array was planned on
-            # statistics from before the analysis first ran ("none of these columns is set"): a
-            # nested loop reading every written id once per scored person.
+            # per row, whatever the statistics), then each by its key. An anti-join against the
+            # array was planned on statistics from before the analysis first ran ("none of these
+            # columns is set"): a nested loop reading every written id once per scored person.
             stale = (
                 select(customer_scores.c.customer_id)
                 .where(or_(*(customer_scores.c[name].is_not(None) for name in columns)))
