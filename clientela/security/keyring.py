@@ -43,6 +43,7 @@ class Keyring:
         self._master = master
         self._root = root or master
         self._derived: dict[str, bytes] = {}
+        self._wrapping: bytes | None = None
         self.resolved = root is not None
 
     @classmethod
@@ -60,8 +61,11 @@ class Keyring:
 
     @property
     def wrapping_key(self) -> bytes:
-        """Wraps the customers' data keys and the root key; changes when the master rotates."""
-        return _hkdf(self._master, "key-wrap")
+        """Wraps the customers' data keys and the root key; changes when the master rotates.
+        Derived once: every profile read unwraps its data key with it."""
+        if self._wrapping is None:
+            self._wrapping = _hkdf(self._master, "key-wrap")
+        return self._wrapping
 
     @property
     def master_check(self) -> str:

@@ -13,20 +13,55 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import Connection, Engine
 
-__all__ = ["GroupCommitWriter", "Operation"]
+__all__ = ["Coalescing", "GroupCommitWriter", "Operation"]
 
 Operation = Callable[[Connection], None]
+
+
+@runtime_checkable
+class Coalescing(Protocol):
+    """An operation that can stand for several of its kind in one batch: the audit entries of
+    sixteen concurrent reads are one chain head read and one insert, not sixteen of each."""
+
+    coalesce_key: Hashable
+
+    def __call__(self, connection: Connection) -> None: ...
+
+    def coalesced(self, others: Sequence[Coalescing]) -> Operation:
+        """One operation doing the work of ``others`` (this one among them, in order)."""
+        ...
+
+
+def _coalesced(operations: Sequence[Operation]) -> list[Operation]:
+    """The operations in order, those sharing a coalesce key replaced by one, at the place of
+    the first of them."""
+    result: list[Operation] = []
+    groups: dict[Hashable, tuple[int, list[Coalescing]]] = {}
+    for operation in operations:
+        if isinstance(operation, Coalescing):
+            found = groups.get(operation.coalesce_key)
+            if found is not None:
+                found[1].append(operation)
+                continue
+            groups[operation.coalesce_key] = (len(result), [operation])
+        result.append(operation)
+    for at, group in groups.values():
+        if len(group) > 1:
+            result[at] = group[0].coalesced(group)
+    return result
 
 
 @dataclass
 class _Request:
     operations: Sequence[Operation]
-    done: threading.Event = field(default_factory=threading.Event)
+    #: set when applied; callers on the event loop wait on a future instead (no Event built)
+    done: threading.Event | None = field(default_factory=threading.Event)
     error: BaseException | None = None
 
 
@@ -56,7 +91,7 @@ class GroupCommitWriter:
     def _flush_async(self) -> None:
         batch, self._async_pending = self._async_pending, []
         self._async_scheduled = False
-        requests = [_Request(operations) for operations, _ in batch]
+        requests = [_Request(operations, done=None) for operations, _ in batch]
         with self._leader:
             self._commit(requests)
         for request, (_, future) in zip(requests, batch, strict=True):
@@ -72,11 +107,13 @@ class GroupCommitWriter:
         if not operations:
             return
         request = _Request(operations)
+        done = request.done
+        assert done is not None
         with self._queue_lock:
             self._queue.append(request)
-        while not request.done.is_set():
+        while not done.is_set():
             with self._leader:
-                if request.done.is_set():
+                if done.is_set():
                     break
                 with self._queue_lock:
                     batch, self._queue = self._queue, []
@@ -101,7 +138,8 @@ class GroupCommitWriter:
                     request.error = exc
         finally:
             for request in batch:
-                request.done.set()
+                if request.done is not None:
+                    request.done.set()
 
     def _apply(self, batch: list[_Request]) -> None:
         if self._connection is None:
@@ -109,9 +147,8 @@ class GroupCommitWriter:
             self._connection.execution_options(clientela_write=True)
         connection = self._connection
         try:
-            for request in batch:
-                for operation in request.operations:
-                    operation(connection)
+            for operation in _coalesced([op for request in batch for op in request.operations]):
+                operation(connection)
             connection.commit()
         except Exception:
             # Start the next batch on a fresh connection: this one may be broken.

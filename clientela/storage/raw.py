@@ -125,15 +125,10 @@ def select_rows(
     ``where`` and ``order_by`` are written by the storage layer (never from input) with ``?``
     placeholders; values always go in ``params``.
     """
-    names = tuple(str(name) for name in columns or (column.name for column in table.columns))
+    names = tuple(str(name) for name in columns) if columns else _all_columns(table)
     dialect = connection.dialect.name
-    listed = ", ".join(f'"{name}"' for name in names)
-    sql = f'SELECT {listed} FROM "{table.name}" WHERE {where}'  # noqa: S608 - see docstring
-    if order_by:
-        sql += f" ORDER BY {order_by}"
-    fetched = fetch_all(connection, sql, params)
-    readers = _readers(table, names, dialect)
-    plan = list(zip(names, readers, strict=True))
+    fetched = fetch_all(connection, _select_sql(table, names, where, order_by), params)
+    plan = _plan(table, names, dialect)
     return [
         {
             name: value if read is None else read(value)
@@ -141,6 +136,26 @@ def select_rows(
         }
         for row in fetched
     ]
+
+
+@cache
+def _all_columns(table: Table) -> tuple[str, ...]:
+    return tuple(str(column.name) for column in table.columns)
+
+
+@lru_cache(maxsize=1024)
+def _select_sql(table: Table, names: tuple[str, ...], where: str, order_by: str) -> str:
+    """The statement text, built once per shape (a profile read lists 45 columns)."""
+    listed = ", ".join(f'"{name}"' for name in names)
+    sql = f'SELECT {listed} FROM "{table.name}" WHERE {where}'  # noqa: S608 - see select_rows
+    return f"{sql} ORDER BY {order_by}" if order_by else sql
+
+
+@lru_cache(maxsize=1024)
+def _plan(
+    table: Table, names: tuple[str, ...], dialect: str
+) -> tuple[tuple[str, Converter | None], ...]:
+    return tuple(zip(names, _readers(table, names, dialect), strict=True))
 
 
 def fetch_all(connection: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
@@ -64,37 +65,6 @@ class UnitOfWork:
     the use case decides. ``write=False`` opens a plain read transaction (SQLite: no write lock).
     """
 
-    customers: CustomerRepository
-    identities: IdentityRepository
-    attributes: AttributeRepository
-    sources: SourceRepository
-    provenance: ProvenanceRepository
-    events: EventRepository
-    transactions: TransactionRepository
-    timeline: TimelineRepository
-    users: UserRepository
-    api_keys: ApiKeyRepository
-    audit: AuditRepository
-    purposes: PurposeRepository
-    merges: MergeRepository
-    imports: ImportRepository
-    consents: ConsentRepository
-    matches: MatchCandidateRepository
-    dedupe_models: DedupeModelRepository
-    dedupe_runs: DedupeRunRepository
-    privacy_requests: PrivacyRequestRepository
-    suppressions: SuppressionRepository
-    destructions: DestructionRepository
-    restrictions: RestrictionRepository
-    legal_holds: LegalHoldRepository
-    retention: RetentionRepository
-    breaches: BreachReportRepository
-    outbox: OutboxRepository
-    store_meta: StoreMetaRepository
-    erasure: ErasureRepository
-    analytics: AnalyticsRepository
-    segments: SegmentRepository
-    destinations: DestinationRepository
     sealer: Sealer | None
 
     def __init__(
@@ -145,54 +115,154 @@ class UnitOfWork:
         else:
             self._writer.run([operation])
 
+    @property
+    def _open(self) -> Connection:
+        if self._connection is None:
+            raise RuntimeError("the unit of work is not open")
+        return self._connection
+
     def __enter__(self) -> UnitOfWork:
+        # Repositories are built on first use (a request reads two or three of thirty), each
+        # on this entry's connection.
+        for name in _REPOSITORIES:
+            self.__dict__.pop(name, None)
         connection = self._engine.connect()
         # The transaction begins with the first statement (SQLAlchemy's autobegin), so a unit of
         # work that ends up doing nothing never takes SQLite's write lock.
         connection.execution_options(clientela_write=self._write)
         self._connection = connection
-        sealer = (
+        self.sealer = (
             None
             if self._keyring is None
             else Sealer(connection, lambda: self.keyring, blind_index_bytes=self._blind_index_bytes)
         )
-        self.sealer = sealer
-        self.customers = CustomerRepository(connection, sealer)
-        self.identities = IdentityRepository(connection, sealer)
-        self.attributes = AttributeRepository(connection)
-        self.sources = SourceRepository(connection)
-        self.provenance = ProvenanceRepository(connection, sealer)
-        self.events = EventRepository(connection)
-        self.transactions = TransactionRepository(connection)
-        self.timeline = TimelineRepository(connection)
-        self.users = UserRepository(connection, write_now=self.write_now)
-        self.api_keys = ApiKeyRepository(
-            connection, write_now=self.write_now, cache=self._key_cache
-        )
-        self.audit = AuditRepository(
-            connection, defer=self.defer, chain_key=lambda: self.keyring.derive("audit")
-        )
-        self.purposes = PurposeRepository(connection)
-        self.merges = MergeRepository(connection, sealer)
-        self.imports = ImportRepository(connection)
-        self.consents = ConsentRepository(connection)
-        self.matches = MatchCandidateRepository(connection, sealer)
-        self.dedupe_models = DedupeModelRepository(connection)
-        self.dedupe_runs = DedupeRunRepository(connection)
-        self.privacy_requests = PrivacyRequestRepository(connection)
-        self.suppressions = SuppressionRepository(connection)
-        self.destructions = DestructionRepository(connection)
-        self.restrictions = RestrictionRepository(connection)
-        self.legal_holds = LegalHoldRepository(connection)
-        self.retention = RetentionRepository(connection)
-        self.breaches = BreachReportRepository(connection)
-        self.outbox = OutboxRepository(connection)
-        self.store_meta = StoreMetaRepository(connection)
-        self.erasure = ErasureRepository(connection, sealer)
-        self.analytics = AnalyticsRepository(connection)
-        self.segments = SegmentRepository(connection)
-        self.destinations = DestinationRepository(connection)
         return self
+
+    @cached_property
+    def customers(self) -> CustomerRepository:
+        return CustomerRepository(self._open, self.sealer)
+
+    @cached_property
+    def identities(self) -> IdentityRepository:
+        return IdentityRepository(self._open, self.sealer)
+
+    @cached_property
+    def attributes(self) -> AttributeRepository:
+        return AttributeRepository(self._open)
+
+    @cached_property
+    def sources(self) -> SourceRepository:
+        return SourceRepository(self._open)
+
+    @cached_property
+    def provenance(self) -> ProvenanceRepository:
+        return ProvenanceRepository(self._open, self.sealer)
+
+    @cached_property
+    def events(self) -> EventRepository:
+        return EventRepository(self._open)
+
+    @cached_property
+    def transactions(self) -> TransactionRepository:
+        return TransactionRepository(self._open)
+
+    @cached_property
+    def timeline(self) -> TimelineRepository:
+        return TimelineRepository(self._open)
+
+    @cached_property
+    def users(self) -> UserRepository:
+        return UserRepository(self._open, write_now=self.write_now)
+
+    @cached_property
+    def api_keys(self) -> ApiKeyRepository:
+        return ApiKeyRepository(self._open, write_now=self.write_now, cache=self._key_cache)
+
+    @cached_property
+    def audit(self) -> AuditRepository:
+        return AuditRepository(
+            self._open, defer=self.defer, chain_key=lambda: self.keyring.derive("audit")
+        )
+
+    @cached_property
+    def purposes(self) -> PurposeRepository:
+        return PurposeRepository(self._open)
+
+    @cached_property
+    def merges(self) -> MergeRepository:
+        return MergeRepository(self._open, self.sealer)
+
+    @cached_property
+    def imports(self) -> ImportRepository:
+        return ImportRepository(self._open)
+
+    @cached_property
+    def consents(self) -> ConsentRepository:
+        return ConsentRepository(self._open)
+
+    @cached_property
+    def matches(self) -> MatchCandidateRepository:
+        return MatchCandidateRepository(self._open, self.sealer)
+
+    @cached_property
+    def dedupe_models(self) -> DedupeModelRepository:
+        return DedupeModelRepository(self._open)
+
+    @cached_property
+    def dedupe_runs(self) -> DedupeRunRepository:
+        return DedupeRunRepository(self._open)
+
+    @cached_property
+    def privacy_requests(self) -> PrivacyRequestRepository:
+        return PrivacyRequestRepository(self._open)
+
+    @cached_property
+    def suppressions(self) -> SuppressionRepository:
+        return SuppressionRepository(self._open)
+
+    @cached_property
+    def destructions(self) -> DestructionRepository:
+        return DestructionRepository(self._open)
+
+    @cached_property
+    def restrictions(self) -> RestrictionRepository:
+        return RestrictionRepository(self._open)
+
+    @cached_property
+    def legal_holds(self) -> LegalHoldRepository:
+        return LegalHoldRepository(self._open)
+
+    @cached_property
+    def retention(self) -> RetentionRepository:
+        return RetentionRepository(self._open)
+
+    @cached_property
+    def breaches(self) -> BreachReportRepository:
+        return BreachReportRepository(self._open)
+
+    @cached_property
+    def outbox(self) -> OutboxRepository:
+        return OutboxRepository(self._open)
+
+    @cached_property
+    def store_meta(self) -> StoreMetaRepository:
+        return StoreMetaRepository(self._open)
+
+    @cached_property
+    def erasure(self) -> ErasureRepository:
+        return ErasureRepository(self._open, self.sealer)
+
+    @cached_property
+    def analytics(self) -> AnalyticsRepository:
+        return AnalyticsRepository(self._open)
+
+    @cached_property
+    def segments(self) -> SegmentRepository:
+        return SegmentRepository(self._open)
+
+    @cached_property
+    def destinations(self) -> DestinationRepository:
+        return DestinationRepository(self._open)
 
     def __exit__(
         self,
@@ -235,3 +305,8 @@ class UnitOfWork:
         if self._connection is not None:
             self._connection.rollback()
         self._deferred.clear()
+
+
+_REPOSITORIES = frozenset(
+    name for name, value in vars(UnitOfWork).items() if isinstance(value, cached_property)
+)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
-from clientela.audit.service import record
+import pytest
+from sqlalchemy import Connection
+
+from clientela.audit.service import record, verify_chain
+from clientela.storage.group_commit import _coalesced
+from clientela.storage.repositories.access import AuditAppend
 from clientela.storage.store import Store
 from tests.factories import actor
 
@@ -37,3 +43,57 @@ def test_concurrent_readers_all_get_their_entries(store: Store) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(read, range(200)))
     assert _audit_count(store, "c-3") == 200
+
+
+def test_reads_flushed_together_share_one_chain_append(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The audit entries of concurrent reads on the event loop are joined into one append: one
+    read of the chain's head, consecutive numbers, a chain that verifies."""
+    appends: list[int] = []
+    original = AuditAppend.__call__
+
+    def counting(self: AuditAppend, connection: Connection) -> None:
+        appends.append(len(self.rows))
+        original(self, connection)
+
+    monkeypatch.setattr(AuditAppend, "__call__", counting)
+
+    async def read(n: int) -> None:
+        with store.unit_of_work(write=False) as uow:
+            record(uow, actor(), "customer.read", ["c-4"], [f"field{n}"])
+            operations = uow.end_read()
+        await store.flush_async(operations)
+
+    async def all_reads() -> None:
+        await asyncio.gather(*(read(n) for n in range(16)))
+
+    asyncio.run(all_reads())
+    assert appends == [16]
+    with store.unit_of_work(write=False) as uow:
+        numbers = sorted(int(e["seq"]) for e in uow.audit.for_customer("c-4", limit=100))
+        assert numbers == list(range(numbers[0], numbers[0] + 16))
+        assert verify_chain(uow).ok
+
+
+def test_coalescing_keeps_other_operations_in_order() -> None:
+    calls: list[str] = []
+
+    class Join:
+        def __init__(self, key: str, items: list[str]) -> None:
+            self.coalesce_key = key
+            self.items = items
+
+        def __call__(self, connection: object) -> None:
+            calls.append(f"{self.coalesce_key}:{'+'.join(self.items)}")
+
+        def coalesced(self, others: list[Join]) -> Join:
+            return Join(self.coalesce_key, [i for o in others for i in o.items])
+
+    def plain(name: str) -> object:
+        return lambda connection: calls.append(name)
+
+    operations = [plain("p1"), Join("a", ["1"]), plain("p2"), Join("b", ["x"]), Join("a", ["2"])]
+    for operation in _coalesced(operations):  # type: ignore[arg-type]
+        operation(None)  # type: ignore[arg-type]
+    assert calls == ["p1", "a:1+2", "p2", "b:x"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -242,9 +243,7 @@ class AuditRepository(Repository):
         """Append entries to the sealed chain; from a read-only unit of work they are
         group-committed at its commit."""
         if rows:
-            batch = list(rows)
-            key = self._chain_key()
-            self._defer(lambda connection: _append_sealed(connection, batch, key))
+            self._defer(AuditAppend(list(rows), self._chain_key()))
 
     def head(self) -> tuple[int, str | None]:
         row = self.connection.execute(
@@ -341,17 +340,34 @@ class AuditRepository(Repository):
         return [(row[0], list(row[1] or [])) for row in self.connection.execute(query).all()]
 
 
+@dataclass(frozen=True, slots=True)
+class AuditAppend:
+    """Entries to append to the chain; the group commit joins those of concurrent reads into
+    one append (one head read, one insert)."""
+
+    rows: list[Mapping[str, Any]]
+    key: bytes
+
+    @property
+    def coalesce_key(self) -> tuple[str, bytes]:
+        return ("audit", self.key)
+
+    def coalesced(self, others: Sequence[Any]) -> AuditAppend:
+        return AuditAppend([row for other in others for row in other.rows], self.key)
+
+    def __call__(self, connection: Connection) -> None:
+        _append_sealed(connection, self.rows, self.key)
+
+
 def _append_sealed(connection: Connection, batch: list[Mapping[str, Any]], key: bytes) -> None:
     """Number and seal the entries after the current head, under a lock so that concurrent
     writers extend one chain (SQLite writers are serialised already)."""
     if connection.dialect.name == "postgresql":
         connection.execute(select(func.pg_advisory_xact_lock(_AUDIT_LOCK)))
-    head = connection.execute(
-        select(audit_entries.c.seq, audit_entries.c.hash)
-        .order_by(audit_entries.c.seq.desc())
-        .limit(1)
-    ).first()
-    seq, prev = (0, None) if head is None else (int(head[0]), head[1])
+    head = raw.fetch_all(
+        connection, "SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1", ()
+    )
+    seq, prev = (0, None) if not head else (int(head[0][0]), head[0][1])
     sealed = []
     for row in batch:
         seq += 1
