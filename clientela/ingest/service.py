@@ -28,7 +28,7 @@ from clientela.domain.tracking import TrackingMessage, parse_message, parse_time
 from clientela.identity.stitching import Resolution, empty_profile, resolve
 from clientela.ingest.traits import profile_changes_from_traits
 from clientela.privacy.suppression import suppressed_keys, suppressed_message
-from clientela.quality.service import refresh_quality
+from clientela.quality.service import refresh_quality, score_new_rows
 from clientela.settings import Settings
 from clientela.sources.keys import authenticate_write_key
 from clientela.storage.store import Store
@@ -158,7 +158,10 @@ def ingest_messages(
         result.warnings.extend((index, name, text) for name, text in warnings)
         ordered.append((index, message, changes, keys))
     ordered = _without_suppressed(uow, ordered, result)
-    newcomers = _create_newcomers(uow, ordered, source_id)
+    newcomers = _create_newcomers(uow, ordered, source_id, settings)
+    # Quality is about profile fields: only profiles whose fields or links changed are assessed
+    # again (newcomers were scored as they were created).
+    reassess: set[str] = set()
     for index, message, changes, keys in ordered:
         if index in newcomers:
             resolution = Resolution(newcomers[index], created=True)
@@ -176,6 +179,9 @@ def ingest_messages(
         for merged_id in resolution.merged:
             redirect[merged_id] = customer_id
         result.customers.add(customer_id)
+        profile_changed = changes or resolution.merged or resolution.conflicts
+        if profile_changed or resolution.blocked or (resolution.created and index not in newcomers):
+            reassess.add(customer_id)
         if resolution.conflicts:
             result.warnings.append(
                 (
@@ -200,7 +206,7 @@ def ingest_messages(
     result.customers = {current(customer_id) for customer_id in result.customers}
     if result.customers:
         uow.customers.refresh_activity(sorted(result.customers))
-        refresh_quality(uow, result.customers, settings=settings)
+        refresh_quality(uow, {current(c) for c in reassess}, settings=settings)
         audit.record(uow, actor, "ingest.write", sorted(result.customers), ["events"])
     return result
 
@@ -229,6 +235,7 @@ def _create_newcomers(
     uow: UnitOfWork,
     ordered: Sequence[tuple[int, TrackingMessage, dict[str, Any], list[IdentityKey]]],
     source_id: str,
+    settings: Settings,
 ) -> dict[int, str]:
     """Profiles for the messages of people nobody knows, created for the whole batch at once.
 
@@ -269,6 +276,7 @@ def _create_newcomers(
             identity_row(customer_id, key, source_id, message.occurred_at)
             for key in dict.fromkeys(keys)
         )
+    score_new_rows(uow, profiles, settings=settings, now=now)
     uow.customers.insert_many(profiles)
     uow.identities.insert_many(identity_rows)
     return created

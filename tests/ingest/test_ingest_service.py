@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -378,3 +379,61 @@ def test_a_large_batch_of_new_people_is_created_in_one_go(store: Store) -> None:
     assert owner(store, "user_id", "bulk-user") == owner(store, "anonymous_id", "bulk-7")
     with store.unit_of_work(write=False) as uow:
         assert uow.customers.count() == 1500
+
+
+def _quality(store: Store, customer_id: str) -> tuple[int | None, dict[str, Any] | None]:
+    with store.unit_of_work(write=False) as uow:
+        row = uow.customers.get(customer_id)
+        assert row is not None
+        return row["quality_score"], row["quality"]
+
+
+def test_people_first_seen_by_an_event_are_scored_and_identify_rescores_them(
+    store: Store,
+) -> None:
+    source = source_of(store)
+    ingest(store, source, [msg("track", anonymousId="q-anon", event="Product Viewed")])
+    customer_id = owner(store, "anonymous_id", "q-anon")
+    assert customer_id is not None
+    empty_score, parts = _quality(store, customer_id)
+    assert empty_score is not None and parts is not None
+    assert parts["parts"]["completeness"] == 0
+    ingest(
+        store,
+        source,
+        [
+            msg(
+                "identify",
+                minutes=1,
+                anonymousId="q-anon",
+                userId="q-user",
+                traits={"email": "q@example.com", "firstName": "Quinn", "lastName": "Alves"},
+            )
+        ],
+    )
+    score, parts = _quality(store, customer_id)
+    assert score is not None and score > empty_score
+    assert parts is not None and parts["parts"]["completeness"] > 0
+
+
+def test_events_that_change_no_profile_leave_quality_alone(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Quality is about profile fields: a page view of a known person changes none, so its
+    profile is not read back and assessed again on every event."""
+    from clientela.ingest import service
+
+    source = source_of(store)
+    ingest(store, source, [msg("identify", userId="q-2", traits={"email": "q2@example.com"})])
+    assessed: list[set[str]] = []
+    real = service.refresh_quality
+
+    def spy(uow: Any, customer_ids: Any, **kw: Any) -> None:
+        assessed.append(set(customer_ids))
+        real(uow, customer_ids, **kw)
+
+    monkeypatch.setattr(service, "refresh_quality", spy)
+    ingest(store, source, [msg("page", minutes=5, userId="q-2", name="Home")])
+    assert assessed in ([], [set()])
+    ingest(store, source, [msg("identify", minutes=6, userId="q-2", traits={"firstName": "Q"})])
+    assert assessed[-1] == {owner(store, "user_id", "q-2")}
