@@ -276,7 +276,11 @@ def _create_newcomers(
             identity_row(customer_id, key, source_id, message.occurred_at)
             for key in dict.fromkeys(keys)
         )
-    score_new_rows(uow, profiles, settings=settings, now=now)
+    # Every newcomer's profile is empty and created now: one assessment scores them all.
+    scored = empty_profile("", now)
+    score_new_rows(uow, [scored], settings=settings, now=now)
+    for profile in profiles:
+        profile["quality_score"], profile["quality"] = scored["quality_score"], scored["quality"]
     uow.customers.insert_many(profiles)
     uow.identities.insert_many(identity_rows)
     return created
