@@ -55,9 +55,9 @@ class WriterQueue:
                 return
             turn = threading.Event()
             self._waiting.append(turn)
-        handed = turn.wait(timeout)
-        with self._lock:
-            if handed or turn.is_set():
+        turn.wait(timeout)
+        with self._lock:  # handed over, perhaps just as the wait timed out
+            if turn.is_set():
                 self._holders.add(id(holder))
             else:
                 self._waiting.remove(turn)  # SQLite's busy timeout decides from here
@@ -110,7 +110,7 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")  # durable in WAL mode except on power loss
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={_BUSY_SECONDS * 1000}")
         cursor.execute("PRAGMA secure_delete=ON")  # erased values do not linger in free pages
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.close()

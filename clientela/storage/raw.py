@@ -68,7 +68,10 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 @cache
-def _readers(table: Table, names: tuple[str, ...], dialect: str) -> tuple[Converter | None, ...]:
+def _plan(
+    table: Table, names: tuple[str, ...], dialect: str
+) -> tuple[tuple[str, Converter | None], ...]:
+    """Each column with the converter its driver value needs (None: taken as it comes)."""
     readers: list[Converter | None] = []
     for name in names:
         kind = table.columns[name].type
@@ -84,7 +87,7 @@ def _readers(table: Table, names: tuple[str, ...], dialect: str) -> tuple[Conver
             readers.append(_boolean_in)
         else:
             readers.append(None)
-    return tuple(readers)
+    return tuple(zip(names, readers, strict=True))
 
 
 def _driver(connection: Connection) -> Any:
@@ -149,13 +152,6 @@ def _select_sql(table: Table, names: tuple[str, ...], where: str, order_by: str)
     listed = ", ".join(f'"{name}"' for name in names)
     sql = f'SELECT {listed} FROM "{table.name}" WHERE {where}'  # noqa: S608 - see select_rows
     return f"{sql} ORDER BY {order_by}" if order_by else sql
-
-
-@lru_cache(maxsize=1024)
-def _plan(
-    table: Table, names: tuple[str, ...], dialect: str
-) -> tuple[tuple[str, Converter | None], ...]:
-    return tuple(zip(names, _readers(table, names, dialect), strict=True))
 
 
 def fetch_all(connection: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:

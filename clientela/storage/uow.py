@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cached_property
 from types import TracebackType
+from typing import Any, Generic, TypeVar, overload
 
 from sqlalchemy import Connection, Engine
 
@@ -56,6 +56,32 @@ from clientela.storage.sealing import DEFAULT_BLIND_INDEX_BYTES, Sealer
 from clientela.storage.segments import SegmentRepository
 
 __all__ = ["UnitOfWork"]
+
+R = TypeVar("R")
+
+
+class _Repository(Generic[R]):
+    """A repository of the unit of work, built when first used and kept until the unit is
+    entered again (a request uses two or three of thirty)."""
+
+    def __init__(self, build: Callable[[UnitOfWork, Connection], R]) -> None:
+        self._build = build
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, uow: None, owner: type) -> _Repository[R]: ...
+
+    @overload
+    def __get__(self, uow: UnitOfWork, owner: type) -> R: ...
+
+    def __get__(self, uow: UnitOfWork | None, owner: type) -> Any:
+        if uow is None:
+            return self
+        repository = self._build(uow, uow._open)
+        uow.__dict__[self._name] = repository  # later reads skip this descriptor
+        return repository
 
 
 class UnitOfWork:
@@ -122,9 +148,7 @@ class UnitOfWork:
         return self._connection
 
     def __enter__(self) -> UnitOfWork:
-        # Repositories are built on first use (a request reads two or three of thirty), each
-        # on this entry's connection.
-        for name in _REPOSITORIES:
+        for name in _REPOSITORIES:  # built on the previous entry's connection
             self.__dict__.pop(name, None)
         connection = self._engine.connect()
         # The transaction begins with the first statement (SQLAlchemy's autobegin), so a unit of
@@ -138,131 +162,42 @@ class UnitOfWork:
         )
         return self
 
-    @cached_property
-    def customers(self) -> CustomerRepository:
-        return CustomerRepository(self._open, self.sealer)
-
-    @cached_property
-    def identities(self) -> IdentityRepository:
-        return IdentityRepository(self._open, self.sealer)
-
-    @cached_property
-    def attributes(self) -> AttributeRepository:
-        return AttributeRepository(self._open)
-
-    @cached_property
-    def sources(self) -> SourceRepository:
-        return SourceRepository(self._open)
-
-    @cached_property
-    def provenance(self) -> ProvenanceRepository:
-        return ProvenanceRepository(self._open, self.sealer)
-
-    @cached_property
-    def events(self) -> EventRepository:
-        return EventRepository(self._open)
-
-    @cached_property
-    def transactions(self) -> TransactionRepository:
-        return TransactionRepository(self._open)
-
-    @cached_property
-    def timeline(self) -> TimelineRepository:
-        return TimelineRepository(self._open)
-
-    @cached_property
-    def users(self) -> UserRepository:
-        return UserRepository(self._open, write_now=self.write_now)
-
-    @cached_property
-    def api_keys(self) -> ApiKeyRepository:
-        return ApiKeyRepository(self._open, write_now=self.write_now, cache=self._key_cache)
-
-    @cached_property
-    def audit(self) -> AuditRepository:
-        return AuditRepository(
-            self._open, defer=self.defer, chain_key=lambda: self.keyring.derive("audit")
-        )
-
-    @cached_property
-    def purposes(self) -> PurposeRepository:
-        return PurposeRepository(self._open)
-
-    @cached_property
-    def merges(self) -> MergeRepository:
-        return MergeRepository(self._open, self.sealer)
-
-    @cached_property
-    def imports(self) -> ImportRepository:
-        return ImportRepository(self._open)
-
-    @cached_property
-    def consents(self) -> ConsentRepository:
-        return ConsentRepository(self._open)
-
-    @cached_property
-    def matches(self) -> MatchCandidateRepository:
-        return MatchCandidateRepository(self._open, self.sealer)
-
-    @cached_property
-    def dedupe_models(self) -> DedupeModelRepository:
-        return DedupeModelRepository(self._open)
-
-    @cached_property
-    def dedupe_runs(self) -> DedupeRunRepository:
-        return DedupeRunRepository(self._open)
-
-    @cached_property
-    def privacy_requests(self) -> PrivacyRequestRepository:
-        return PrivacyRequestRepository(self._open)
-
-    @cached_property
-    def suppressions(self) -> SuppressionRepository:
-        return SuppressionRepository(self._open)
-
-    @cached_property
-    def destructions(self) -> DestructionRepository:
-        return DestructionRepository(self._open)
-
-    @cached_property
-    def restrictions(self) -> RestrictionRepository:
-        return RestrictionRepository(self._open)
-
-    @cached_property
-    def legal_holds(self) -> LegalHoldRepository:
-        return LegalHoldRepository(self._open)
-
-    @cached_property
-    def retention(self) -> RetentionRepository:
-        return RetentionRepository(self._open)
-
-    @cached_property
-    def breaches(self) -> BreachReportRepository:
-        return BreachReportRepository(self._open)
-
-    @cached_property
-    def outbox(self) -> OutboxRepository:
-        return OutboxRepository(self._open)
-
-    @cached_property
-    def store_meta(self) -> StoreMetaRepository:
-        return StoreMetaRepository(self._open)
-
-    @cached_property
-    def erasure(self) -> ErasureRepository:
-        return ErasureRepository(self._open, self.sealer)
-
-    @cached_property
-    def analytics(self) -> AnalyticsRepository:
-        return AnalyticsRepository(self._open)
-
-    @cached_property
-    def segments(self) -> SegmentRepository:
-        return SegmentRepository(self._open)
-
-    @cached_property
-    def destinations(self) -> DestinationRepository:
-        return DestinationRepository(self._open)
+    # Repositories, built on first use on this entry's connection.
+    customers = _Repository(lambda u, c: CustomerRepository(c, u.sealer))
+    identities = _Repository(lambda u, c: IdentityRepository(c, u.sealer))
+    attributes = _Repository(lambda u, c: AttributeRepository(c))
+    sources = _Repository(lambda u, c: SourceRepository(c))
+    provenance = _Repository(lambda u, c: ProvenanceRepository(c, u.sealer))
+    events = _Repository(lambda u, c: EventRepository(c))
+    transactions = _Repository(lambda u, c: TransactionRepository(c))
+    timeline = _Repository(lambda u, c: TimelineRepository(c))
+    users = _Repository(lambda u, c: UserRepository(c, write_now=u.write_now))
+    api_keys = _Repository(
+        lambda u, c: ApiKeyRepository(c, write_now=u.write_now, cache=u._key_cache)
+    )
+    audit = _Repository(
+        lambda u, c: AuditRepository(c, defer=u.defer, chain_key=lambda: u.keyring.derive("audit"))
+    )
+    purposes = _Repository(lambda u, c: PurposeRepository(c))
+    merges = _Repository(lambda u, c: MergeRepository(c, u.sealer))
+    imports = _Repository(lambda u, c: ImportRepository(c))
+    consents = _Repository(lambda u, c: ConsentRepository(c))
+    matches = _Repository(lambda u, c: MatchCandidateRepository(c, u.sealer))
+    dedupe_models = _Repository(lambda u, c: DedupeModelRepository(c))
+    dedupe_runs = _Repository(lambda u, c: DedupeRunRepository(c))
+    privacy_requests = _Repository(lambda u, c: PrivacyRequestRepository(c))
+    suppressions = _Repository(lambda u, c: SuppressionRepository(c))
+    destructions = _Repository(lambda u, c: DestructionRepository(c))
+    restrictions = _Repository(lambda u, c: RestrictionRepository(c))
+    legal_holds = _Repository(lambda u, c: LegalHoldRepository(c))
+    retention = _Repository(lambda u, c: RetentionRepository(c))
+    breaches = _Repository(lambda u, c: BreachReportRepository(c))
+    outbox = _Repository(lambda u, c: OutboxRepository(c))
+    store_meta = _Repository(lambda u, c: StoreMetaRepository(c))
+    erasure = _Repository(lambda u, c: ErasureRepository(c, u.sealer))
+    analytics = _Repository(lambda u, c: AnalyticsRepository(c))
+    segments = _Repository(lambda u, c: SegmentRepository(c))
+    destinations = _Repository(lambda u, c: DestinationRepository(c))
 
     def __exit__(
         self,
@@ -308,5 +243,5 @@ class UnitOfWork:
 
 
 _REPOSITORIES = frozenset(
-    name for name, value in vars(UnitOfWork).items() if isinstance(value, cached_property)
+    name for name, value in vars(UnitOfWork).items() if isinstance(value, _Repository)
 )

@@ -246,12 +246,7 @@ class AuditRepository(Repository):
             self._defer(AuditAppend(list(rows), self._chain_key()))
 
     def head(self) -> tuple[int, str | None]:
-        row = self.connection.execute(
-            select(audit_entries.c.seq, audit_entries.c.hash)
-            .order_by(audit_entries.c.seq.desc())
-            .limit(1)
-        ).first()
-        return (0, None) if row is None else (int(row[0]), row[1])
+        return _head(self.connection)
 
     def stream(self, *, batch: int = 5_000) -> Iterator[list[dict[str, Any]]]:
         """Every entry in sequence order, in batches (keyset pagination)."""
@@ -359,15 +354,20 @@ class AuditAppend:
         _append_sealed(connection, self.rows, self.key)
 
 
+def _head(connection: Connection) -> tuple[int, str | None]:
+    """Number and hash of the chain's last entry ((0, None) while it is empty)."""
+    rows = raw.fetch_all(
+        connection, "SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1", ()
+    )
+    return (0, None) if not rows else (int(rows[0][0]), rows[0][1])
+
+
 def _append_sealed(connection: Connection, batch: list[Mapping[str, Any]], key: bytes) -> None:
     """Number and seal the entries after the current head, under a lock so that concurrent
     writers extend one chain (SQLite writers are serialised already)."""
     if connection.dialect.name == "postgresql":
         connection.execute(select(func.pg_advisory_xact_lock(_AUDIT_LOCK)))
-    head = raw.fetch_all(
-        connection, "SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1", ()
-    )
-    seq, prev = (0, None) if not head else (int(head[0][0]), head[0][1])
+    seq, prev = _head(connection)
     sealed = []
     for row in batch:
         seq += 1
