@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 
-__all__ = ["make_engine", "sqlite_url"]
+from clientela.storage.checkpoints import Checkpointer
+
+__all__ = ["make_engine", "sqlite_url", "stop_checkpoints"]
 
 #: Seconds a writer waits for SQLite's write lock (``busy_timeout``), and for its turn first.
 _BUSY_SECONDS = 30
@@ -76,6 +78,7 @@ class WriterQueue:
 
 
 _QUEUES: dict[str, WriterQueue] = {}
+_CHECKPOINTERS: dict[str, Checkpointer] = {}
 _QUEUES_LOCK = threading.Lock()
 
 
@@ -83,6 +86,21 @@ def _writer_queue(url: str) -> WriterQueue:
     """One queue per database file, shared by every engine of this process on it."""
     with _QUEUES_LOCK:
         return _QUEUES.setdefault(url, WriterQueue())
+
+
+def _checkpointer(url: str, path: str) -> Checkpointer:
+    """One checkpointer per database file, beside its writers' queue."""
+    queue = _writer_queue(url)
+    with _QUEUES_LOCK:
+        return _CHECKPOINTERS.setdefault(url, Checkpointer(path, queue))
+
+
+def stop_checkpoints(url: str) -> None:
+    """End the file's checkpoint thread, if it runs (the next commit would start it again)."""
+    with _QUEUES_LOCK:
+        checkpointer = _CHECKPOINTERS.get(url)
+    if checkpointer is not None:
+        checkpointer.stop()
 
 
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:
@@ -99,8 +117,9 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
         connect_args={"check_same_thread": False, "timeout": _BUSY_SECONDS},
         **pool,
     )
-    # An in-memory database is one per connection: nothing to queue for.
+    # An in-memory database is one per connection: nothing to queue for, no WAL.
     queue = None if in_memory else _writer_queue(url)
+    checkpointer = None if in_memory else _checkpointer(url, str(engine.url.database))
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -113,6 +132,8 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={_BUSY_SECONDS * 1000}")
         cursor.execute("PRAGMA secure_delete=ON")  # erased values do not linger in free pages
         cursor.execute("PRAGMA cache_size=-65536")
+        if checkpointer is not None:  # it copies the WAL back, not the commits (checkpoints.py)
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -133,15 +154,15 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
         else:
             dbapi.execute("BEGIN")
 
-    if queue is not None:
-        _release_after(engine, queue)
+    if queue is not None and checkpointer is not None:
+        _release_after(engine, queue, checkpointer)
     return engine
 
 
-def _release_after(engine: Engine, queue: WriterQueue) -> None:
+def _release_after(engine: Engine, queue: WriterQueue, checkpointer: Checkpointer) -> None:
     """The turn passes on once the transaction has ended, commit or rollback (the pool's
     rollback of a connection given back included): not before, or the next writer would meet
-    the lock still held."""
+    the lock still held. A commit also tells the checkpointer that the WAL has grown."""
     dialect = engine.dialect
     commit, rollback = dialect.do_commit, dialect.do_rollback
 
@@ -150,6 +171,7 @@ def _release_after(engine: Engine, queue: WriterQueue) -> None:
             commit(dbapi_connection)
         finally:
             queue.release(dbapi_connection)
+        checkpointer.nudge()
 
     def do_rollback(dbapi_connection: Any) -> None:
         try:

@@ -10,7 +10,7 @@ from sqlalchemy import inspect, select
 from clientela.domain.actor import utcnow
 from clientela.domain.errors import StoreNotReady
 from clientela.security.keyring import Keyring
-from clientela.storage.engine import make_engine
+from clientela.storage.engine import make_engine, stop_checkpoints
 from clientela.storage.errors import StoreBusy
 from clientela.storage.group_commit import GroupCommitWriter, Operation
 from clientela.storage.migrate import current_revision, head_revision, upgrade
@@ -152,5 +152,6 @@ class Store:
 
     def dispose(self) -> None:
         self._writer.close()
+        stop_checkpoints(self.url)  # first: the last connection to close removes the WAL
         self._writer_engine.dispose()
         self.engine.dispose()
