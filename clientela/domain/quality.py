@@ -28,6 +28,7 @@ from clientela.domain.values import (
     normalise_cpf,
     normalise_email,
     normalise_postal_code,
+    phone_region,
 )
 
 __all__ = [
@@ -158,10 +159,7 @@ def _inconsistent(row: Mapping[str, Any]) -> tuple[list[str], int]:
     phone = row.get("phone")
     if _filled(phone) and _filled(country):
         checks += 1
-        try:
-            region = phonenumbers.region_code_for_number(phonenumbers.parse(str(phone), None))
-        except phonenumbers.NumberParseException:
-            region = None
+        region = phone_region(str(phone))
         if region and region != country:
             failed.append("phone_country")
     if _filled(row.get("postal_code")) and _filled(country):

@@ -123,6 +123,39 @@ def normalise_phone(raw: str, *, region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def phone_region(e164: str) -> str | None:
+    """The region (ISO 3166) of a number written in E.164, as ``phonenumbers`` tells it;
+    ``None`` when it is not such a number.
+
+    Parsing costs about 100 µs, a third of a profile's quality assessment. A country code used
+    by one region alone (+55, +49...) names the region whatever follows, so a number of plain
+    digits under such a code answers from the code; shared codes (+1, +7, +44...) are parsed.
+    """
+    digits = e164[1:]
+    if (
+        e164.startswith("+")
+        and digits.isdigit()
+        and digits[0] != "0"  # no country code starts with 0
+        and _SHORTCUT_DIGITS[0] <= len(digits)
+    ):
+        for length in (1, 2, 3):  # country codes are prefix-free
+            regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(digits[:length]))
+            if regions is not None:
+                national = len(digits) - length
+                if len(regions) == 1 and _SHORTCUT_DIGITS[1] <= national <= _SHORTCUT_DIGITS[2]:
+                    return regions[0]
+                break
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return None
+
+
+#: (digits in all, national digits from, to) for which the code alone answers: shorter or
+#: longer strings are parsed, so that what ``phonenumbers`` refuses is refused here too.
+_SHORTCUT_DIGITS = (4, 3, 15)
+
+
 # --- names ------------------------------------------------------------------------------------
 
 # Particles written in lower case inside names (Portuguese, Spanish, Dutch, German, French, Arabic).

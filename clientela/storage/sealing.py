@@ -40,6 +40,7 @@ from clientela.storage.tables import customer_keys
 __all__ = ["Sealer"]
 
 _CHUNK = 500
+_BLINDED_KEPT = 50_000
 DEFAULT_BLIND_INDEX_BYTES = 16
 
 
@@ -56,6 +57,9 @@ class Sealer:
         self._blind_bytes = blind_index_bytes
         self._ciphers: dict[str, AESGCM | None] = {}
         self._index: hmac.HMAC | None = None
+        #: blind indexes computed in this unit of work: a write looks its identities up, checks
+        #: them against the flags and inserts them, three HMACs of each value otherwise
+        self._blinded: dict[tuple[str, str], str] = {}
 
     # --- keys ------------------------------------------------------------------------------
 
@@ -254,9 +258,17 @@ class Sealer:
         """What ``identities.value`` holds for this identity: a blind index for personal kinds."""
         if kind not in BLINDED_KINDS:
             return value
-        if self._index is None:
-            self._index = hmac.new(self._keyring().derive("blind-index"), digestmod=hashlib.sha256)
-        return blind(self._index, kind, value, self._blind_bytes)
+        found = self._blinded.get((kind, value))
+        if found is None:
+            if self._index is None:
+                key = self._keyring().derive("blind-index")
+                self._index = hmac.new(key, digestmod=hashlib.sha256)
+            if len(self._blinded) >= _BLINDED_KEPT:  # a scan of the whole store: keep it small
+                self._blinded.clear()
+            found = self._blinded[(kind, value)] = blind(
+                self._index, kind, value, self._blind_bytes
+            )
+        return found
 
 
 def _open_or_none(cipher: AESGCM | None, field: str, body: str) -> str | None:

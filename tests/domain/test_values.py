@@ -24,6 +24,7 @@ from clientela.domain.values import (
     normalise_person_name,
     normalise_phone,
     normalise_postal_code,
+    phone_region,
     search_key,
     split_full_name,
 )
@@ -220,6 +221,37 @@ def test_valid_phone_in_any_format_normalises_to_the_same_e164(
     once = normalise_phone(written, region=region)
     assert once == phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
     assert normalise_phone(once, region="BR") == once
+
+
+def _region_by_parsing(text: str) -> str | None:
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(text, None))
+    except phonenumbers.NumberParseException:
+        return None
+
+
+@settings(max_examples=500)
+@given(
+    st.one_of(
+        st.text(string.digits, max_size=20).map(lambda digits: f"+{digits}"),
+        st.sampled_from(sorted(phonenumbers.SUPPORTED_REGIONS)).map(
+            lambda region: phonenumbers.format_number(
+                phonenumbers.example_number(region), phonenumbers.PhoneNumberFormat.E164
+            )
+        ),
+        st.text(max_size=20),
+    )
+)
+def test_phone_region_answers_as_parsing_the_number_does(text: str) -> None:
+    assert phone_region(text) == _region_by_parsing(text)
+
+
+def test_phone_region_of_shared_and_own_country_codes() -> None:
+    assert phone_region("+5511987654321") == "BR"
+    assert phone_region("+14165550123") == "CA"  # +1 is shared: the area code decides
+    assert phone_region("+12125550123") == "US"
+    assert phone_region("+55") is None
+    assert phone_region("11987654321") is None
 
 
 name_words = st.text(st.characters(whitelist_categories=("Lu", "Ll")), min_size=1, max_size=12)

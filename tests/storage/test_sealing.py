@@ -174,3 +174,27 @@ def test_the_stored_blind_index_is_the_documented_construction(store: Store) -> 
             key, "email", "ana@example.com", 16
         )
         assert uow.sealer.blind("user_id", "u-1") == "u-1"  # not personal: kept as is
+
+
+def test_a_unit_of_work_computes_each_blind_index_once(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clientela.storage import sealing
+
+    computed: list[str] = []
+
+    def counted(index_key: object, kind: str, value: str, size: int) -> str:
+        computed.append(value)
+        return blind(index_key, kind, value, size)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sealing, "blind", counted)
+    with store.unit_of_work(write=False) as uow:
+        assert uow.sealer is not None
+        first = uow.sealer.blind("email", "ana@example.com")
+        assert uow.sealer.blind("email", "ana@example.com") == first
+        assert uow.sealer.blind("phone", "ana@example.com") != first  # the kind is keyed in
+    assert computed == ["ana@example.com", "ana@example.com"]
+    with store.unit_of_work(write=False) as uow:  # a new unit of work starts afresh
+        assert uow.sealer is not None
+        assert uow.sealer.blind("email", "ana@example.com") == first
+    assert len(computed) == 3
