@@ -40,7 +40,8 @@ from clientela.storage.tables import customer_keys
 __all__ = ["Sealer"]
 
 _CHUNK = 500
-_BLINDED_KEPT = 50_000
+#: entries each of the unit of work's memos keeps (a scan of the whole store goes past it)
+_KEPT = 50_000
 DEFAULT_BLIND_INDEX_BYTES = 16
 
 
@@ -60,6 +61,8 @@ class Sealer:
         #: blind indexes computed in this unit of work: a write looks its identities up, checks
         #: them against the flags and inserts them, three HMACs of each value otherwise
         self._blinded: dict[tuple[str, str], str] = {}
+        #: values sealed in this unit of work, by (key id, field, value), with the key used
+        self._sealed: dict[tuple[str, str, str], tuple[AESGCM, str]] = {}
 
     # --- keys ------------------------------------------------------------------------------
 
@@ -198,7 +201,16 @@ class Sealer:
             self.prepare([key_id])
         cipher = self._ciphers[key_id]
         assert cipher is not None
-        return seal_value(cipher, key_id, field, value)
+        # A new profile's e-mail is sealed for the profile, its provenance and its identity:
+        # one sealing serves the three (the same key and field; a key made again seals anew).
+        done = self._sealed.get((key_id, field, value))
+        if done is not None and done[0] is cipher:
+            return done[1]
+        if len(self._sealed) >= _KEPT:
+            self._sealed.clear()
+        token = seal_value(cipher, key_id, field, value)
+        self._sealed[(key_id, field, value)] = (cipher, token)
+        return token
 
     def open_rows(
         self, rows: Iterable[Mapping[Any, Any]], *, fields: Sequence[str] | None = None
@@ -263,7 +275,7 @@ class Sealer:
             if self._index is None:
                 key = self._keyring().derive("blind-index")
                 self._index = hmac.new(key, digestmod=hashlib.sha256)
-            if len(self._blinded) >= _BLINDED_KEPT:  # a scan of the whole store: keep it small
+            if len(self._blinded) >= _KEPT:
                 self._blinded.clear()
             found = self._blinded[(kind, value)] = blind(
                 self._index, kind, value, self._blind_bytes

@@ -198,3 +198,32 @@ def test_a_unit_of_work_computes_each_blind_index_once(
         assert uow.sealer is not None
         assert uow.sealer.blind("email", "ana@example.com") == first
     assert len(computed) == 3
+
+
+def test_one_sealing_of_a_value_serves_the_profile_and_its_identity(
+    store: Store, settings: Settings
+) -> None:
+    person = factories.stored_customer(store, settings)
+    raw = _raw_row(store, person["id"])
+    with store.engine.connect() as connection:
+        sealed = dict(
+            connection.execute(
+                select(identities.c.kind, identities.c.sealed).where(
+                    identities.c.customer_id == person["id"]
+                )
+            ).all()
+        )
+    assert sealed["email"] == raw["email"] and sealed["phone"] == raw["phone"]
+
+
+def test_a_key_made_again_seals_anew(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        assert uow.sealer is not None
+        first = uow.sealer.seal_one("k-1", "email", "ana@example.com")
+        assert uow.sealer.seal_one("k-1", "email", "ana@example.com") == first
+        assert uow.sealer.seal_one("k-1", "phone", "ana@example.com") != first
+        uow.sealer.shred(["k-1"])
+        second = uow.sealer.seal_one("k-1", "email", "ana@example.com")
+        assert second != first
+        assert uow.sealer.open_field("email", second) == "ana@example.com"
+        assert uow.sealer.open_field("email", first) is None  # shredded
