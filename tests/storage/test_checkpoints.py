@@ -47,8 +47,30 @@ def test_commits_leave_the_copy_to_the_checkpointer(sqlite_store: Store) -> None
         uow.store_meta.set("copied-back", "yes", NOW)
         uow.commit()
     assert checkpointer.running  # started by the commit
-    wal = _database(sqlite_store) + "-wal"
-    _until(lambda: os.path.exists(wal) and _wal_state(_database(sqlite_store))[1] > 0)
+    assert not checkpointer.due()  # a few pages: not worth a pass yet
+    with sqlite_store.unit_of_work() as uow:
+        for n in range(1_100):  # a page each, past the thousand
+            uow.store_meta.set(f"page-{n}", "x" * 3_000, NOW)
+        uow.commit()
+    _until(lambda: _wal_state(_database(sqlite_store))[1] >= 1_000)
+
+
+def test_a_pass_is_due_once_a_thousand_pages_wait(tmp_path: Path) -> None:
+    path = str(tmp_path / "due.db")
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("CREATE TABLE t (x)")
+    checkpointer = Checkpointer(path, WriterQueue(), pass_frames=100)
+    for _ in range(10):
+        writer.execute("INSERT INTO t VALUES (randomblob(3000))")
+    assert not checkpointer.due()
+    for _ in range(100):
+        writer.execute("INSERT INTO t VALUES (randomblob(3000))")
+    assert checkpointer.due()
+    checkpointer.checkpoint()
+    assert not checkpointer.due()  # copied
+    writer.close()
 
 
 def test_the_thread_ends_when_quiet_and_a_commit_starts_it_again(tmp_path: Path) -> None:
