@@ -150,8 +150,10 @@ class Checkpointer:
                 self._due.clear()
                 if self.due():
                     self.checkpoint()
-        except sqlite3.Error as error:
+        except (sqlite3.Error, OSError) as error:
             # The next commit starts a new thread; meanwhile the WAL only grows.
             log.warning("WAL checkpoint failed: %s", error)
-        with self._lock:
-            self._thread = None
+        finally:
+            with self._lock:  # whatever ended it; a thread started since stays known
+                if self._thread is threading.current_thread():
+                    self._thread = None

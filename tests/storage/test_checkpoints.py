@@ -145,3 +145,22 @@ def test_disposing_the_store_ends_the_thread(tmp_path: Path, sqlite_store: Store
     sqlite_store.dispose()
     assert not checkpointer.running
     assert not os.path.exists(_database(sqlite_store) + "-wal")  # the last connection removed it
+
+
+def test_a_failed_pass_ends_the_thread_and_the_next_commit_starts_another(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "fails.db")
+    checkpointer = Checkpointer(path, WriterQueue(), pass_frames=0)
+
+    def broken() -> tuple[int, int]:
+        raise OSError("disk gone")
+
+    checkpointer.checkpoint = broken  # type: ignore[method-assign]
+    checkpointer.nudge()
+    _until(lambda: not checkpointer.running)
+    del checkpointer.checkpoint  # the real one again
+    checkpointer.nudge()
+    assert checkpointer.running
+    checkpointer.stop()
+    assert not checkpointer.running
