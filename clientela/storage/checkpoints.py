@@ -63,10 +63,9 @@ class Checkpointer:
         self._pass_frames = pass_frames
         self._quiet_seconds = quiet_seconds
         self._due = threading.Event()
-        self._halt = threading.Event()  # set by stop(): no more passes
+        self._halt = threading.Event()  # set by stop(): no more passes, no new thread
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._stopping = False
         #: WAL size (frames) at which the next truncation is tried (raised when readers prevent it)
         self._truncate_at = restart_frames
 
@@ -79,7 +78,7 @@ class Checkpointer:
         self._due.set()
         if self._thread is None:
             with self._lock:
-                if self._thread is None and not self._stopping:
+                if self._thread is None and not self._halt.is_set():
                     self._thread = threading.Thread(
                         target=self._run, name="clientela-wal-checkpoint", daemon=True
                     )
@@ -88,13 +87,12 @@ class Checkpointer:
     def stop(self) -> None:
         """End the thread (its pass, if one is running, completes first)."""
         with self._lock:
-            thread, self._stopping = self._thread, True
-        self._halt.set()
+            thread = self._thread
+            self._halt.set()
         self._due.set()
         if thread is not None:
             thread.join()
         with self._lock:
-            self._stopping = False
             self._halt.clear()
             self._due.clear()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,15 +12,9 @@ from sqlalchemy import text
 from clientela.storage.checkpoints import Checkpointer
 from clientela.storage.engine import WriterQueue, _checkpointer
 from clientela.storage.store import Store
+from tests.storage.waiting import until
 
 NOW = datetime(2026, 12, 2, tzinfo=UTC)
-
-
-def _until(condition: object, seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 def _wal_state(path: str) -> tuple[int, int]:
@@ -33,6 +26,15 @@ def _wal_state(path: str) -> tuple[int, int]:
         return frames, copied
     finally:
         connection.close()
+
+
+def _wal_writer(path: str) -> sqlite3.Connection:
+    """A connection in WAL mode that leaves checkpoints to the test, on a table ``t``."""
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("CREATE TABLE t (x)")
+    return writer
 
 
 def _database(store: Store) -> str:
@@ -52,15 +54,12 @@ def test_commits_leave_the_copy_to_the_checkpointer(sqlite_store: Store) -> None
         for n in range(1_100):  # a page each, past the thousand
             uow.store_meta.set(f"page-{n}", "x" * 3_000, NOW)
         uow.commit()
-    _until(lambda: _wal_state(_database(sqlite_store))[1] >= 1_000)
+    until(lambda: _wal_state(_database(sqlite_store))[1] >= 1_000)
 
 
 def test_a_pass_is_due_once_a_thousand_pages_wait(tmp_path: Path) -> None:
     path = str(tmp_path / "due.db")
-    writer = sqlite3.connect(path, isolation_level=None)
-    writer.execute("PRAGMA journal_mode=WAL")
-    writer.execute("PRAGMA wal_autocheckpoint=0")
-    writer.execute("CREATE TABLE t (x)")
+    writer = _wal_writer(path)
     checkpointer = Checkpointer(path, WriterQueue(), pass_frames=100)
     for _ in range(10):
         writer.execute("INSERT INTO t VALUES (randomblob(3000))")
@@ -81,7 +80,7 @@ def test_the_thread_ends_when_quiet_and_a_commit_starts_it_again(tmp_path: Path)
     checkpointer = Checkpointer(path, WriterQueue(), quiet_seconds=0.1)
     checkpointer.nudge()
     assert checkpointer.running
-    _until(lambda: not checkpointer.running)
+    until(lambda: not checkpointer.running)
     connection.execute("INSERT INTO t VALUES (1)")
     checkpointer.nudge()
     assert checkpointer.running
@@ -92,10 +91,7 @@ def test_the_thread_ends_when_quiet_and_a_commit_starts_it_again(tmp_path: Path)
 
 def test_past_its_size_the_wal_is_truncated(tmp_path: Path) -> None:
     path = str(tmp_path / "busy.db")
-    writer = sqlite3.connect(path, isolation_level=None)
-    writer.execute("PRAGMA journal_mode=WAL")
-    writer.execute("PRAGMA wal_autocheckpoint=0")
-    writer.execute("CREATE TABLE t (x)")
+    writer = _wal_writer(path)
     checkpointer = Checkpointer(path, WriterQueue(), restart_frames=64)
     for _ in range(10):
         writer.execute("INSERT INTO t VALUES (randomblob(4000))")
@@ -113,10 +109,7 @@ def test_a_reader_on_an_older_snapshot_delays_the_truncation_without_holding_wri
     tmp_path: Path,
 ) -> None:
     path = str(tmp_path / "reader.db")
-    writer = sqlite3.connect(path, isolation_level=None)
-    writer.execute("PRAGMA journal_mode=WAL")
-    writer.execute("PRAGMA wal_autocheckpoint=0")
-    writer.execute("CREATE TABLE t (x)")
+    writer = _wal_writer(path)
     reader = sqlite3.connect(path, isolation_level=None)
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM t").fetchone()  # holds its snapshot
@@ -158,7 +151,7 @@ def test_a_failed_pass_ends_the_thread_and_the_next_commit_starts_another(
 
     checkpointer.checkpoint = broken  # type: ignore[method-assign]
     checkpointer.nudge()
-    _until(lambda: not checkpointer.running)
+    until(lambda: not checkpointer.running)
     del checkpointer.checkpoint  # the real one again
     checkpointer.nudge()
     assert checkpointer.running

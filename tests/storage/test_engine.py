@@ -10,19 +10,13 @@ from sqlalchemy import text
 
 from clientela.storage.engine import WriterQueue
 from clientela.storage.store import Store
+from tests.storage.waiting import until
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 def _waiting(queue: WriterQueue) -> int:
     return len(queue._waiting)
-
-
-def _until(condition: object, seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
 
 
 def test_writers_take_turns_in_the_order_they_came(sqlite_store: Store) -> None:
@@ -44,7 +38,7 @@ def test_writers_take_turns_in_the_order_they_came(sqlite_store: Store) -> None:
             writer = threading.Thread(target=write, args=(name,))
             writer.start()
             writers.append(writer)
-            _until(lambda number=number: _waiting(queue) == number)
+            until(lambda number=number: _waiting(queue) == number)
         first.commit()
     for writer in writers:
         writer.join(timeout=30)
@@ -82,7 +76,7 @@ def test_a_waiter_whose_turn_does_not_come_goes_on_without_it() -> None:
         released.set()
 
     threading.Thread(target=wait_for_turn).start()
-    _until(lambda: _waiting(queue) == 1)
+    until(lambda: _waiting(queue) == 1)
     assert not released.is_set()
     queue.release(holder)
     assert released.wait(5)
