@@ -111,6 +111,12 @@ class Settings(BaseSettings):
         description="Pairs sampled from each blocked training session to learn the m "
         "probabilities by expectation maximisation (a session with fewer uses them all).",
     )
+    dedupe_keep_profiles: bool = Field(
+        True,
+        description="Keep the comparison table of the last duplicate run in the data directory "
+        "(sealed with a key of the store; removed when a person is erased), so the next run "
+        "reads again only the profiles changed since.",
+    )
     dedupe_memory_limit: str | None = Field(
         "3GB",
         pattern=r"^$|^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",

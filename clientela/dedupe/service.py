@@ -7,27 +7,34 @@ again (merged profiles are no longer active, decided pairs are remembered).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from clientela.dedupe import engine
+import pyarrow as pa
+
+from clientela.dedupe import engine, snapshot
 from clientela.domain.actor import Actor, utcnow
 from clientela.domain.clustering import cluster_pairs
-from clientela.domain.errors import BadRequest
+from clientela.domain.errors import BadRequest, StoreNotReady
 from clientela.domain.ids import new_id
 from clientela.identity.merging import merge_clusters
 from clientela.quality.service import refresh_quality
+from clientela.security.keyring import Keyring
 from clientela.settings import Settings
 from clientela.storage.store import Store
+from clientela.storage.uow import UnitOfWork
 
 __all__ = ["DedupeSummary", "run_dedupe", "train_model"]
 
 _MERGES_PER_TRANSACTION = 500
 
 Progress = Callable[[str], None]
+logger = logging.getLogger("clientela.dedupe")
 
 
 @dataclass
@@ -49,26 +56,69 @@ class DedupeSummary:
         return asdict(self)
 
 
-def _read_profiles(store: Store, since: datetime | None = None) -> tuple[Any, set[str]]:
-    """The comparison table of active profiles, and the ids of those changed since ``since``
-    (rows are folded as they stream in; none is kept)."""
+def _read_profiles(
+    store: Store, since: datetime | None = None, *, kept_in: Path | None = None
+) -> tuple[Any, set[str]]:
+    """The comparison table of active profiles (ordered by id), and the ids of those changed
+    since ``since``. With ``kept_in`` (the data directory), the table of the last run kept
+    there is reused for every profile unchanged since, and the new table is kept for the next
+    run (``dedupe/snapshot.py``); rows are folded as they stream in, none is kept twice."""
     changed: set[str] = set()
+    marks: list[str] = []
+    with store.unit_of_work(write=False) as uow:
+        keyring = _keyring(uow) if kept_in is not None else None
+        if kept_in is None or keyring is None:
+            rows = _flagged(uow.matches.profiles(changed_since=since), changed, marks)
+            return engine.prepare(rows), changed
+        path = snapshot.path_in(kept_in)
+        kept = snapshot.load(path, keyring, store_check=store.url)
+        if kept is None:
+            reused, again = None, None
+        else:
+            current, changed = snapshot.marks_table(uow.matches.versions(changed_since=since))
+            reused, again = snapshot.reusable(kept, current)
+            if not again and reused.num_rows == kept.num_rows:
+                return kept.drop_columns([snapshot.MARK]), changed  # nothing changed since
+        rows = _flagged(uow.matches.profiles(changed_since=since, ids=again), changed, marks)
+        fresh = engine.prepare(rows)
+    fresh = fresh.append_column(snapshot.MARK, pa.array(marks, pa.string()))
+    parts = [fresh] if reused is None else [reused.cast(fresh.schema), fresh]
+    table = pa.concat_tables(parts).sort_by("unique_id")
+    try:
+        snapshot.save(path, keyring, table, store_check=store.url)
+    except OSError as exc:
+        logger.warning("the comparison table could not be kept for the next run: %s", exc)
+    return table.drop_columns([snapshot.MARK]), changed
 
-    def rows() -> Iterator[list[Any]]:
-        with store.unit_of_work(write=False) as uow:
-            for batch in uow.matches.profiles(changed_since=since):
-                for row in batch:
-                    if row[1]:
-                        changed.add(str(row[0]))
-                    yield row
 
-    return engine.prepare(rows()), changed
+def _flagged(
+    batches: Iterable[list[list[Any]]], changed: set[str], marks: list[str]
+) -> Iterator[list[Any]]:
+    """The rows of ``batches``, noting in ``changed`` the ids flagged as changed and in
+    ``marks`` each row's mark (its last value)."""
+    for batch in batches:
+        for row in batch:
+            if row[1]:
+                changed.add(str(row[0]))
+            marks.append(row[-1])
+            yield row
+
+
+def _keyring(uow: UnitOfWork) -> Keyring | None:
+    try:
+        return uow.keyring
+    except StoreNotReady:
+        return None
+
+
+def _kept_in(settings: Settings) -> Path | None:
+    return settings.data_dir if settings.dedupe_keep_profiles else None
 
 
 def train_model(store: Store, *, settings: Settings, actor: Actor, table: Any | None = None) -> int:
     """Train a new model version on the active profiles; returns its version."""
     if table is None:
-        table, _ = _read_profiles(store)
+        table, _ = _read_profiles(store, kept_in=_kept_in(settings))
     if table.num_rows < 2:
         raise BadRequest("There are fewer than two active profiles to learn from.")
     try:
@@ -164,7 +214,7 @@ def _run(
     lap: Callable[[str], None],
 ) -> DedupeSummary:
     say("reading profiles")
-    table, changed = _read_profiles(store, since)
+    table, changed = _read_profiles(store, since, kept_in=_kept_in(settings))
     new_ids: set[str] | None = changed if since is not None else None
     lap("read")
     with store.unit_of_work(write=False) as uow:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clientela.audit import service as audit
+from clientela.dedupe import snapshot
 from clientela.domain.actor import Actor, utcnow
 from clientela.domain.errors import Conflict, NotFound
 from clientela.domain.ids import new_id
@@ -141,6 +142,9 @@ def erase_person(
         )
         rows["customers"] = len(ids)
         result.rows = {name: count for name, count in rows.items() if count}
+        # The duplicate runs' kept table holds this person's folded data: it goes now (the
+        # next run reads every profile again), whether or not this transaction commits.
+        snapshot.discard(settings.data_dir)
     uow.destructions.add(
         {
             "id": new_id(),

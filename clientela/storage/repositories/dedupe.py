@@ -31,6 +31,9 @@ MATCH_COLUMNS = (
     "country",
 )
 
+#: A profile's mark: its version and the time of its last change, as one text.
+_MARK = "CAST(version AS TEXT) || '|' || COALESCE(CAST(updated_at AS TEXT), '')"
+
 
 class MatchCandidateRepository(Repository):
     def existing(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -151,27 +154,54 @@ class MatchCandidateRepository(Repository):
         return found
 
     def profiles(
-        self, *, changed_since: datetime | None = None, batch: int = 50_000
+        self,
+        *,
+        changed_since: datetime | None = None,
+        ids: Sequence[str] | None = None,
+        batch: int = 50_000,
     ) -> Iterator[list[list[Any]]]:
-        """Active profiles as ``[id, changed, *MATCH_COLUMNS]`` lists, in batches, sealed
-        values opened; ``changed``: updated at or after ``changed_since`` (false without it).
+        """Active profiles as ``[id, changed, *MATCH_COLUMNS, mark]`` lists, in batches,
+        sealed values opened; ``changed``: updated at or after ``changed_since`` (false
+        without it); ``mark``: as ``versions`` gives it. With ``ids``, only those profiles (the
+        ones still active).
 
         The driver's cursor, not Core: a run reads every profile, and the values go straight
         to the comparison table (birth dates as the engine returns them, text or date)."""
         listed = ", ".join(f'"{name}"' for name in MATCH_COLUMNS)
         flag = "updated_at >= ?" if changed_since is not None else "1 = 0"
-        sql = (
-            f"SELECT id, {flag}, {listed} FROM customers "  # noqa: S608 - names are constants
-            "WHERE status = 'active' ORDER BY id"
-        )
-        params = [] if changed_since is None else [raw.db_datetime(self.connection, changed_since)]
+        since = [] if changed_since is None else [raw.db_datetime(self.connection, changed_since)]
         names = ["id", "changed", *MATCH_COLUMNS]
         sealed = {i: name for i, name in enumerate(names) if name in SEALED_FIELDS}
+        select_sql = f"SELECT id, {flag}, {listed}, {_MARK} FROM customers WHERE status = 'active'"  # noqa: S608 - names are constants
+        if ids is not None:
+            for chunk, marks in raw.in_lists(list(ids)):
+                sql = raw.placeholders(self.connection, f"{select_sql} AND id IN ({marks})")
+                rows = raw.fetch_all(self.connection, sql, [*since, *chunk])
+                if rows:
+                    yield self.sealer.open_columns(rows, sealed)
+            return
         db = raw.streaming_cursor(self.connection, "clientela_match_profiles")
         try:
-            db.execute(raw.placeholders(self.connection, sql), tuple(params))
+            db.execute(raw.placeholders(self.connection, f"{select_sql} ORDER BY id"), tuple(since))
             while rows := db.fetchmany(batch):
                 yield self.sealer.open_columns(rows, sealed)
+        finally:
+            db.close()
+
+    def versions(
+        self, *, changed_since: datetime | None = None, batch: int = 100_000
+    ) -> Iterator[list[tuple[Any, str, Any]]]:
+        """``(id, mark, changed)`` of every active profile, in batches, nothing opened: the
+        mark (version and time of the last change) differs whenever the profile's content
+        does, so a kept copy of the profiles tells which of them to read again."""
+        flag = "updated_at >= ?" if changed_since is not None else "1 = 0"
+        since = [] if changed_since is None else [raw.db_datetime(self.connection, changed_since)]
+        sql = f"SELECT id, {_MARK}, {flag} FROM customers WHERE status = 'active'"  # noqa: S608 - names are constants
+        db = raw.streaming_cursor(self.connection, "clientela_match_versions")
+        try:
+            db.execute(raw.placeholders(self.connection, sql), tuple(since))
+            while rows := db.fetchmany(batch):
+                yield rows
         finally:
             db.close()
 
