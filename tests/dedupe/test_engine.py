@@ -214,3 +214,72 @@ def test_a_scored_pair_explains_each_comparison_by_the_level_its_weight_fell_in(
         "name": {"level": "different", "weight": -4.0},
         "city": {"level": "missing", "weight": 0.0},
     }
+
+
+def _u(model: dict[str, Any], comparison: str) -> list[float]:
+    for found in model["comparisons"]:
+        if found["output_column_name"] == comparison:
+            return [
+                float(level.get("u_probability") or 0.0)
+                for level in found["comparison_levels"]
+                if not level.get("is_null_level")
+            ]
+    raise AssertionError(f"no comparison {comparison}")
+
+
+def _brute_force_share(rows: list[tuple[Any, ...]], columns: tuple[int, ...]) -> float:
+    """Share of pairs, among those with every column filled on both sides, that agree on all
+    of them — every pair looked at."""
+    agree = total = 0
+    for i, a in enumerate(rows):
+        for b in rows[i + 1 :]:
+            if all(a[c] is not None and b[c] is not None for c in columns):
+                total += 1
+                agree += all(a[c] == b[c] for c in columns)
+    return agree / total
+
+
+def test_u_of_exact_agreement_is_counted_not_sampled() -> None:
+    """The first level's u of birth date, place and the names is the share of all pairs
+    that agree, and the same whatever the records' ids: Splink's sample of records depends on
+    the ids, and a sampled u of an equal birth date moved a million people's commonest
+    duplicate pattern across the auto-merge threshold."""
+    rows = namesakes(600, names=(6, 5), seed=11)
+    table = engine.prepare(rows)
+    renamed = engine.prepare([(f"other-{r[0]}", *r[1:]) for r in rows])
+    first = engine.train(table, u_max_pairs=2e4)
+    second = engine.train(renamed, u_max_pairs=2e4, seed=8)
+    at = {name: i for i, name in enumerate(("id", "changed", *engine.MATCH_COLUMNS))}
+    for comparison, columns in (
+        ("birth_date", ("birth_date",)),
+        ("place", ("postal_code", "city")),
+        ("given_name_family_name", ("given_name", "family_name")),
+    ):
+        expected = _brute_force_share(rows, tuple(at[c] for c in columns))
+        assert _u(first, comparison)[0] == _u(second, comparison)[0]
+        assert abs(_u(first, comparison)[0] - expected) < 1e-12, comparison
+        assert abs(sum(_u(first, comparison)) - 1) < 1e-9, comparison
+
+
+def test_exact_u_leaves_levels_it_cannot_count_alone() -> None:
+    model = {
+        "comparisons": [
+            {
+                "output_column_name": "fuzzy",
+                "comparison_levels": [
+                    {"sql_condition": '"x_l" IS NULL OR "x_r" IS NULL', "is_null_level": True},
+                    {"sql_condition": 'levenshtein("x_l", "x_r") <= 1', "u_probability": 0.2},
+                    {"sql_condition": "ELSE", "u_probability": 0.8},
+                ],
+            }
+        ]
+    }
+    table = engine.prepare(namesakes(50))
+    assert engine.count_exact_u(model, table) == {}
+    assert [
+        level.get("u_probability") for level in model["comparisons"][0]["comparison_levels"]
+    ] == [
+        None,
+        0.2,
+        0.8,
+    ]
