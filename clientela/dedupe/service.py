@@ -68,7 +68,7 @@ def _read_profiles(
     with store.unit_of_work(write=False) as uow:
         keyring = _keyring(uow) if kept_in is not None else None
         if kept_in is None or keyring is None:
-            rows = _flagged(uow.matches.profiles(changed_since=since), changed, marks)
+            rows = _flagged(uow.matches.profiles(changed_since=since), changed, None)
             return engine.prepare(rows), changed
         path = snapshot.path_in(kept_in)
         kept = snapshot.load(path, keyring, store_check=store.url)
@@ -92,15 +92,16 @@ def _read_profiles(
 
 
 def _flagged(
-    batches: Iterable[list[list[Any]]], changed: set[str], marks: list[str]
+    batches: Iterable[list[list[Any]]], changed: set[str], marks: list[str] | None
 ) -> Iterator[list[Any]]:
     """The rows of ``batches``, noting in ``changed`` the ids flagged as changed and in
-    ``marks`` each row's mark (its last value)."""
+    ``marks`` (when kept) each row's mark, its last value."""
     for batch in batches:
         for row in batch:
             if row[1]:
                 changed.add(str(row[0]))
-            marks.append(row[-1])
+            if marks is not None:
+                marks.append(row[-1])
             yield row
 
 

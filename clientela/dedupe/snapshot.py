@@ -19,6 +19,7 @@ import io
 import logging
 import os
 import secrets
+import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -60,13 +61,14 @@ def save(path: Path, keyring: Keyring, table: pa.Table, *, store_check: str) -> 
     nonce = secrets.token_bytes(_NONCE)
     sealed = AESGCM(keyring.derive(_KEY_LABEL)).encrypt(nonce, buffer.getvalue(), _aad(store_check))
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    # A file of its own (created 0600): runs in threads of one server may save at once.
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    partial = Path(name)
     try:
-        with partial.open("wb") as out:
+        with os.fdopen(handle, "wb") as out:
             out.write(nonce + sealed)
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(partial, 0o600)
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)

@@ -3,6 +3,7 @@ for changed ones, the same table a full read gives, sealed, and gone when a pers
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +153,23 @@ def test_runs_keep_no_table_when_told_not_to(store: Store, settings: Settings) -
     quiet = settings.model_copy(update={"dedupe_keep_profiles": False})
     service._read_profiles(store, kept_in=service._kept_in(quiet))
     assert not snapshot.path_in(Path(settings.data_dir)).exists()
+
+
+def test_two_runs_keeping_their_tables_at_once_do_not_write_into_one_file(
+    store: Store, settings: Settings
+) -> None:
+    """A server runs duplicate detection in threads of one process: each save writes its own
+    temporary file, never one named after the process that another save is writing."""
+    people(store, settings, 3)
+    table = read(store, settings)
+    path = snapshot.path_in(settings.data_dir)
+    marked = snapshot.load(path, store.keyring(), store_check=store.url)
+    assert marked is not None and marked.num_rows == table.num_rows
+    other_writer = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    other_writer.write_bytes(b"another run, half-way")
+    snapshot.save(path, store.keyring(), marked, store_check=store.url)
+    assert other_writer.read_bytes() == b"another run, half-way"
+    assert [p.name for p in path.parent.iterdir() if p.name.endswith(".partial")] == [
+        other_writer.name
+    ]
+    assert snapshot.load(path, store.keyring(), store_check=store.url) is not None
