@@ -20,6 +20,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from clientela.domain.values import search_key
 from clientela.storage.repositories.dedupe import MATCH_COLUMNS
@@ -169,8 +170,6 @@ def _postal_city_dependence(table: pa.Table) -> float:
     """Share of (postal code, city) rows whose city is the most common one of their postal code:
     near 1 where postal codes lie in one city (real addresses), low where they were drawn
     independently."""
-    import pyarrow.compute as pc
-
     both = table.select(["postal_code", "city"]).filter(
         pc.and_(pc.is_valid(table.column("postal_code")), pc.is_valid(table.column("city")))
     )
@@ -478,8 +477,6 @@ def count_exact_u(model: dict[str, Any], table: pa.Table) -> dict[str, float]:
     birth date: 4e-5) varies by 10-20% with the sample, that is with the store's ids; at a
     million profiles the weight of a common pattern (same name and birth date, moved) then fell
     on either side of the auto-merge threshold, and recall went 0.92 or 0.58 with the store."""
-    import pyarrow.compute as pc
-
     counted: dict[str, float] = {}
     for comparison in model["comparisons"]:
         levels = comparison["comparison_levels"]
@@ -491,7 +488,7 @@ def count_exact_u(model: dict[str, Any], table: pa.Table) -> dict[str, float]:
         equal_columns = _terms(others[0]["sql_condition"], _EQUAL_TERM)
         if not null_columns or sorted(null_columns) != sorted(equal_columns or []):
             continue
-        outside = _pairs_outside_null_level(table, null_columns, pc)
+        outside = _pairs_outside_null_level(table, null_columns)
         present = table.select(null_columns)
         for name in null_columns:
             present = present.filter(pc.is_valid(present.column(name)))
@@ -520,7 +517,7 @@ def _terms(condition: str, term: re.Pattern[str]) -> list[str] | None:
     return columns
 
 
-def _pairs_outside_null_level(table: pa.Table, columns: list[str], pc: Any) -> int:
+def _pairs_outside_null_level(table: pa.Table, columns: list[str]) -> int:
     """Pairs of rows outside a null level "for every column, one side null", counted from how
     many rows have each pattern of nulls."""
     flags = pa.table({name: pc.is_null(table.column(name)) for name in columns})
@@ -586,8 +583,6 @@ def predict(
     if new_ids is None:
         results = [linker.inference.predict(threshold_match_probability=threshold)]
     else:
-        import pyarrow.compute as pc
-
         # Term frequencies come from every profile, new and existing.
         for column in _tf_columns(settings):
             linker.table_management.compute_tf_table(column)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import secrets
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -27,10 +26,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from clientela.dedupe.engine import COLUMNS
+from clientela.domain.errors import StoreNotReady
 from clientela.security.keyring import Keyring
 
 __all__ = ["FILE_NAME", "MARK", "discard", "load", "marks_table", "reusable", "save"]
@@ -41,9 +39,8 @@ FILE_NAME = "dedupe-profiles.sealed"
 #: The column of the kept table holding each profile's mark (not a comparison column).
 MARK = "_mark"
 #: Changes when the comparison table's columns or their folding change: older files are ignored.
-FORMAT = f"1:{','.join(COLUMNS)}"
+FORMAT = f"1:{','.join((*COLUMNS, MARK))}"
 _KEY_LABEL = "dedupe-snapshot"
-_NONCE = 12
 
 
 def _aad(store_check: str) -> bytes:
@@ -58,39 +55,31 @@ def save(path: Path, keyring: Keyring, table: pa.Table, *, store_check: str) -> 
     """Keep ``table`` (comparison columns and ``MARK``), sealed, replacing any earlier file."""
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd")
-    nonce = secrets.token_bytes(_NONCE)
-    sealed = AESGCM(keyring.derive(_KEY_LABEL)).encrypt(nonce, buffer.getvalue(), _aad(store_check))
+    sealed = keyring.seal_bytes(_KEY_LABEL, buffer.getvalue(), _aad(store_check))
     path.parent.mkdir(parents=True, exist_ok=True)
     # A file of its own (created 0600): runs in threads of one server may save at once.
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     partial = Path(name)
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(nonce + sealed)
-            out.flush()
-            os.fsync(out.fileno())
+            out.write(sealed)
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
 
 
 def load(path: Path, keyring: Keyring, *, store_check: str) -> pa.Table | None:
-    """The kept table, or None when there is none fit to use (the reason is logged)."""
+    """The kept table, or None when there is none fit to use (the reason is logged). A file
+    written for other columns does not open: they are part of its associated data."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return None
     try:
-        plain = AESGCM(keyring.derive(_KEY_LABEL)).decrypt(
-            data[:_NONCE], data[_NONCE:], _aad(store_check)
-        )
-        table = pq.read_table(io.BytesIO(plain))
-    except (InvalidTag, ValueError, pa.ArrowException):
+        return pq.read_table(io.BytesIO(keyring.open_bytes(_KEY_LABEL, data, _aad(store_check))))
+    except (StoreNotReady, pa.ArrowException):
         logger.warning("the kept comparison table does not open; every profile is read again")
         return None
-    if table.column_names != [*COLUMNS, MARK]:
-        return None
-    return table
 
 
 def discard(data_dir: Path) -> None:

@@ -114,15 +114,20 @@ class Keyring:
 
     def seal(self, label: str, plaintext: bytes, context: bytes = b"") -> str:
         """AES-256-GCM under the key for ``label``; ``context`` is bound to it (AAD)."""
-        nonce = secrets.token_bytes(12)
-        sealed = AESGCM(self.derive(label)).encrypt(nonce, plaintext, context)
-        return base64.urlsafe_b64encode(nonce + sealed).decode()
+        return base64.urlsafe_b64encode(self.seal_bytes(label, plaintext, context)).decode()
 
     def open(self, label: str, sealed: str, context: bytes = b"") -> bytes:
-        raw = base64.urlsafe_b64decode(sealed.encode())
+        return self.open_bytes(label, base64.urlsafe_b64decode(sealed.encode()), context)
+
+    def seal_bytes(self, label: str, plaintext: bytes, context: bytes = b"") -> bytes:
+        """As ``seal``, nonce and ciphertext as bytes (for files)."""
+        nonce = secrets.token_bytes(12)
+        return nonce + AESGCM(self.derive(label)).encrypt(nonce, plaintext, context)
+
+    def open_bytes(self, label: str, sealed: bytes, context: bytes = b"") -> bytes:
         try:
-            return AESGCM(self.derive(label)).decrypt(raw[:12], raw[12:], context)
-        except InvalidTag:
+            return AESGCM(self.derive(label)).decrypt(sealed[:12], sealed[12:], context)
+        except (InvalidTag, ValueError):
             raise StoreNotReady(f"A {label} secret cannot be decrypted with this key.") from None
 
     @property

@@ -168,8 +168,7 @@ class MatchCandidateRepository(Repository):
         The driver's cursor, not Core: a run reads every profile, and the values go straight
         to the comparison table (birth dates as the engine returns them, text or date)."""
         listed = ", ".join(f'"{name}"' for name in MATCH_COLUMNS)
-        flag = "updated_at >= ?" if changed_since is not None else "1 = 0"
-        since = [] if changed_since is None else [raw.db_datetime(self.connection, changed_since)]
+        flag, since = self._changed_flag(changed_since)
         names = ["id", "changed", *MATCH_COLUMNS]
         sealed = {i: name for i, name in enumerate(names) if name in SEALED_FIELDS}
         select_sql = f"SELECT id, {flag}, {listed}, {_MARK} FROM customers WHERE status = 'active'"  # noqa: S608 - names are constants
@@ -188,14 +187,19 @@ class MatchCandidateRepository(Repository):
         finally:
             db.close()
 
+    def _changed_flag(self, changed_since: datetime | None) -> tuple[str, list[Any]]:
+        """The select-list expression "changed since" and its parameters."""
+        if changed_since is None:
+            return "1 = 0", []
+        return "updated_at >= ?", [raw.db_datetime(self.connection, changed_since)]
+
     def versions(
         self, *, changed_since: datetime | None = None, batch: int = 100_000
     ) -> Iterator[list[tuple[Any, str, Any]]]:
         """``(id, mark, changed)`` of every active profile, in batches, nothing opened: the
         mark (version and time of the last change) differs whenever the profile's content
         does, so a kept copy of the profiles tells which of them to read again."""
-        flag = "updated_at >= ?" if changed_since is not None else "1 = 0"
-        since = [] if changed_since is None else [raw.db_datetime(self.connection, changed_since)]
+        flag, since = self._changed_flag(changed_since)
         sql = f"SELECT id, {_MARK}, {flag} FROM customers WHERE status = 'active'"  # noqa: S608 - names are constants
         db = raw.streaming_cursor(self.connection, "clientela_match_versions")
         try:
